@@ -1,0 +1,62 @@
+"""The CDK Terrain app: one stack per environment, synthesized to cdktf.out/stacks/<id>/."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+from cdktn import App
+
+from envctl.cdk.stack import EnvironmentStack, StackOptions
+from envctl.definitions.loader import Project
+from envctl.definitions.spec import EnvironmentSpec
+from envctl.resources import AWS_SERVICES
+
+OUTDIR = "cdktf.out"
+STACK_FILE = "cdk.tf.json"
+
+
+def synth(
+    specs: Iterable[EnvironmentSpec],
+    outdir: Path,
+    options_for: Callable[[EnvironmentSpec], StackOptions],
+) -> dict[str, Path]:
+    """Synthesize a stack per spec; return each environment id's stack folder."""
+    app = App(outdir=str(outdir))
+    folders: dict[str, Path] = {}
+    for spec in specs:
+        EnvironmentStack(app, spec, options_for(spec))
+        folders[spec.id] = outdir / "stacks" / spec.stack_name
+    app.synth()
+    return folders
+
+
+def synth_project(
+    project: Project,
+    specs: Iterable[EnvironmentSpec],
+    *,
+    sandbox_endpoint: str | None = None,
+    allow_volume_deletion: frozenset[str] = frozenset(),
+) -> dict[str, Path]:
+    """Synthesize the given environments of a project into <root>/cdktf.out.
+
+    sandbox_endpoint sends every AWS service to the local emulator with test credentials.
+    allow_volume_deletion names the environment ids whose data volume may be destroyed.
+    """
+    settings = project.settings
+    endpoints = dict(settings.aws.endpoints)
+    if sandbox_endpoint:
+        endpoints = {service: sandbox_endpoint for service in AWS_SERVICES}
+
+    def options_for(spec: EnvironmentSpec) -> StackOptions:
+        return StackOptions(
+            state=settings.state,
+            state_dir=project.state_dir,
+            provider_version=settings.provider.version,
+            endpoints=endpoints,
+            profile=settings.aws.profile,
+            sandbox=sandbox_endpoint is not None,
+            allow_volume_deletion=spec.id in allow_volume_deletion,
+        )
+
+    return synth(specs, project.root / OUTDIR, options_for)

@@ -1,0 +1,1 @@
+"""envctl: GitOps dev environments, one Terraform stack per environment."""

@@ -1,0 +1,42 @@
+"""The resolved spec: an environment with its template merged and every default filled in.
+
+Definition (what the user wrote) -> spec (this) -> stack -> plan -> apply result.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict
+
+from envctl.definitions.models import ImageSpec, RepoSpec, SecretRef, VolumeSpec
+
+
+class EnvironmentSpec(BaseModel):
+    """Everything the stack and the instance need, with no optional gaps left."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    name: str
+    owner: str
+    template: str | None
+    region: str
+    availability_zone: str
+    instance_type: str
+    image: ImageSpec
+    volume: VolumeSpec
+    ssh_cidrs: tuple[str, ...]
+    vpc_id: str | None
+    subnet_id: str | None
+    repos: tuple[RepoSpec, ...]
+    setup: str | None
+    autostop_minutes: int | None
+    secrets: tuple[SecretRef, ...]
+    tags: dict[str, str]
+    source: Path
+
+    @property
+    def stack_name(self) -> str:
+        """The stack and state key. It comes from the immutable id, so a rename moves nothing."""
+        return self.id

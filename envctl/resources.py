@@ -1,0 +1,147 @@
+"""Resource settings as pure functions of a spec. The CDK constructs only pass these on.
+
+Everything here must plan on hashicorp/aws 3.39.0 and on 6.x, so arguments that exist in only
+one of them stay out.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from envctl.definitions.spec import EnvironmentSpec
+
+MANAGED_BY = "envctl"
+DATA_DEVICE = "/dev/sdf"
+ROOT_VOLUME_GB = 100
+
+# Services the stacks and envctl itself call; an endpoint override applies to each of them.
+AWS_SERVICES = ("cloudwatch", "dynamodb", "ec2", "iam", "s3", "ssm", "sts")
+
+
+def base_tags(spec: EnvironmentSpec) -> dict[str, str]:
+    """Tags on every resource of the environment, sorted so synthesized JSON is stable."""
+    tags = {
+        **spec.tags,
+        "Name": spec.name,
+        "owner": spec.owner,
+        "environment": spec.name,
+        "envctl:environment-id": spec.id,
+        "managed-by": MANAGED_BY,
+    }
+    return dict(sorted(tags.items()))
+
+
+def instance_tags(spec: EnvironmentSpec) -> dict[str, str]:
+    tags = base_tags(spec)
+    if spec.template:
+        tags["envctl:template"] = spec.template
+    return dict(sorted(tags.items()))
+
+
+def volume_tags(spec: EnvironmentSpec) -> dict[str, str]:
+    tags = {**base_tags(spec), "Name": f"{spec.name}-data", "envctl:role": "data"}
+    return dict(sorted(tags.items()))
+
+
+def volume_settings(spec: EnvironmentSpec) -> dict[str, Any]:
+    """Arguments of the aws_ebs_volume that holds the user's data."""
+    volume = spec.volume
+    settings: dict[str, Any] = {
+        "availability_zone": spec.availability_zone,
+        "size": volume.size_gb,
+        "type": volume.type,
+        "encrypted": volume.encrypted,
+        "tags": volume_tags(spec),
+    }
+    if volume.iops is not None:
+        settings["iops"] = volume.iops
+    if volume.throughput is not None:
+        settings["throughput"] = volume.throughput
+    return settings
+
+
+def instance_settings(spec: EnvironmentSpec, ami: str) -> dict[str, Any]:
+    """Arguments of the aws_instance, apart from the references to other resources."""
+    settings: dict[str, Any] = {
+        "ami": ami,
+        "instance_type": spec.instance_type,
+        "availability_zone": spec.availability_zone,
+        # Powering off from inside (autostop, `sudo poweroff`) stops the box, never terminates.
+        "instance_initiated_shutdown_behavior": "stop",
+        # http_endpoint is set explicitly because provider 3.x drops http_tokens without it.
+        "metadata_options": {"http_endpoint": "enabled", "http_tokens": "required"},
+        "root_block_device": {
+            "encrypted": True,
+            "volume_type": "gp3",
+            "volume_size": ROOT_VOLUME_GB,
+            "delete_on_termination": True,
+        },
+        "tags": instance_tags(spec),
+    }
+    if spec.subnet_id:
+        settings["subnet_id"] = spec.subnet_id
+    return settings
+
+
+def security_group_settings(spec: EnvironmentSpec) -> dict[str, Any]:
+    settings: dict[str, Any] = {
+        "name": f"envctl-{spec.id}",
+        "description": f"SSH access to envctl environment {spec.id}",
+        "tags": base_tags(spec),
+    }
+    if spec.vpc_id:
+        settings["vpc_id"] = spec.vpc_id
+    return settings
+
+
+def security_group_rules(spec: EnvironmentSpec) -> list[dict[str, Any]]:
+    """Rules as aws_security_group_rule arguments: SSH from the listed CIDRs, all egress.
+
+    Separate rule resources, not inline blocks, because inline ingress blocks need every
+    attribute spelled out in JSON on provider 3.x. No CIDRs means no SSH rule at all.
+    """
+    rules: list[dict[str, Any]] = [{
+        "name": "egress_all",
+        "type": "egress",
+        "from_port": 0,
+        "to_port": 0,
+        "protocol": "-1",
+        "cidr_blocks": ["0.0.0.0/0"],
+        "description": "all outbound traffic",
+    }]
+    ipv4 = sorted(c for c in spec.ssh_cidrs if ":" not in c)
+    ipv6 = sorted(c for c in spec.ssh_cidrs if ":" in c)
+    for name, key, cidrs in (("ssh_ipv4", "cidr_blocks", ipv4), ("ssh_ipv6", "ipv6_cidr_blocks",
+                                                                  ipv6)):
+        if cidrs:
+            rules.append({
+                "name": name,
+                "type": "ingress",
+                "from_port": 22,
+                "to_port": 22,
+                "protocol": "tcp",
+                key: cidrs,
+                "description": "SSH",
+            })
+    return rules
+
+
+def provider_settings(region: str, endpoints: dict[str, str], profile: str | None,
+                      sandbox: bool) -> dict[str, Any]:
+    """Arguments of the AWS provider. With endpoints, every service goes to them, nowhere else."""
+    settings: dict[str, Any] = {"region": region}
+    if profile:
+        settings["profile"] = profile
+    if endpoints:
+        settings["endpoints"] = [dict(sorted(endpoints.items()))]
+    if sandbox:
+        settings.update(
+            access_key="test",
+            secret_key="test",
+            skip_credentials_validation=True,
+            # A string because the 6.x schema types it so; 3.x converts "true" to a bool.
+            skip_metadata_api_check="true",
+            skip_region_validation=True,
+            skip_requesting_account_id=True,
+        )
+    return settings
