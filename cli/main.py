@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+
 import click
 
 from envctl.cli.options import Context
@@ -18,6 +19,10 @@ COMMANDS = {
     "schema": "envctl.cli.schema:schema",
     "synth": "envctl.cli.synth:synth",
     "provider-mirror": "envctl.cli.provider_mirror:provider_mirror",
+    "sandbox": "envctl.cli.sandbox:sandbox",
+    "plan": "envctl.cli.plan:plan",
+    "apply": "envctl.cli.apply:apply",
+    "destroy": "envctl.cli.destroy:destroy",
 }
 
 

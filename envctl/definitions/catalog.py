@@ -70,7 +70,9 @@ def instance_types() -> dict[str, InstanceType]:
 @cache
 def zone_offerings(region: str) -> dict[str, frozenset[str]]:
     """Return, for each availability zone of a region, the instance types offered there."""
-    path = _moto_resources() / "instance_type_offerings" / "availability-zone" / f"{region}.json.gz"
+    path = (
+        _moto_resources() / "instance_type_offerings" / "availability-zone" / f"{region}.json.gz"
+    )
     if not path.exists():
         return {}
     offerings: dict[str, set[str]] = {}

@@ -96,19 +96,19 @@ def _load_environment(
     path: Path, settings: ProjectSettings, templates: dict[str, tuple[Path, Any]]
 ) -> EnvironmentSpec:
     raw = read_yaml(path)
-    definition = validate(EnvironmentDefinition, raw, path)
     merged = to_plain(raw)
-    if definition.template:
-        if definition.template not in templates:
-            line = line_of(raw, ("template",))
+    template = merged.get("template")
+    if isinstance(template, str):
+        if template not in templates:
             known = ", ".join(sorted(templates)) or "none"
-            raise DefinitionError(str(path), line, "template",
-                                  f"no template named {definition.template!r}",
-                                  f"add templates/{definition.template}.yaml or use one of: {known}")
-        template_path, template_raw = templates[definition.template]
-        merged = merge(to_plain(template_raw), merged)
+            raise DefinitionError(str(path), line_of(raw, ("template",)), "template",
+                                  f"no template named {template!r}",
+                                  f"add templates/{template}.yaml or use one of: {known}")
+        # Validate the merged result: a field may be complete only with the template's part,
+        # such as image.pinned here and image.ssm_parameter in the template.
+        merged = merge(to_plain(templates[template][1]), merged)
         merged.pop("description", None)
-        definition = validate(EnvironmentDefinition, merged, path, raw)
+    definition = validate(EnvironmentDefinition, merged, path, raw)
     return resolve(definition, settings, path, raw)
 
 

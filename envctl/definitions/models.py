@@ -18,8 +18,28 @@ AMI_ID = re.compile(r"^ami-[0-9a-f]{8,17}$")
 
 # Mounting the data volume over one of these would hide the operating system.
 SYSTEM_PATHS = frozenset(
-    "/ /bin /boot /dev /etc /home /lib /lib32 /lib64 /opt /proc /root /run /sbin /snap /srv "
-    "/sys /tmp /usr /var".split()
+    [
+        "/",
+        "/bin",
+        "/boot",
+        "/dev",
+        "/etc",
+        "/home",
+        "/lib",
+        "/lib32",
+        "/lib64",
+        "/opt",
+        "/proc",
+        "/root",
+        "/run",
+        "/sbin",
+        "/snap",
+        "/srv",
+        "/sys",
+        "/tmp",
+        "/usr",
+        "/var",
+    ]
 )
 
 
@@ -58,7 +78,9 @@ class ImageSpec(Strict):
             raise ValueError("set exactly one of ami, ssm_parameter or name")
         for value in (self.ami, self.pinned):
             if value and not AMI_ID.match(value):
-                raise ValueError(f"{value!r} is not an AMI id; expected ami- and 8 to 17 hex digits")
+                raise ValueError(
+                    f"{value!r} is not an AMI id; expected ami- and 8 to 17 hex digits"
+                )
         return self
 
     @property
@@ -142,14 +164,18 @@ class NetworkSpec(Strict):
     allow_world_ssh: bool = Field(
         False, description="Allow 0.0.0.0/0 in ssh_cidrs. Off unless you mean it."
     )
-    vpc_id: str | None = Field(None, description="VPC for the security group; default VPC if unset.")
+    vpc_id: str | None = Field(
+        None, description="VPC for the security group; default VPC if unset."
+    )
     subnet_id: str | None = Field(None, description="Subnet for the instance; default if unset.")
 
     @model_validator(mode="after")
     def _world(self) -> NetworkSpec:
         world = {"0.0.0.0/0", "::/0"}
         if not self.allow_world_ssh and world.intersection(self.ssh_cidrs or []):
-            raise ValueError("ssh_cidrs opens SSH to the world; set allow_world_ssh: true to mean it")
+            raise ValueError(
+                "ssh_cidrs opens SSH to the world; set allow_world_ssh: true to mean it"
+            )
         return self
 
 

@@ -21,7 +21,9 @@ def read_yaml(path: Path) -> CommentedMap:
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as error:
-        raise DefinitionError(str(path), None, "", f"cannot read file ({error.strerror})") from None
+        raise DefinitionError(
+            str(path), None, "", f"cannot read file ({error.strerror})"
+        ) from None
     try:
         data = YAML(typ="rt").load(text)
     except MarkedYAMLError as error:

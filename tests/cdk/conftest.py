@@ -8,11 +8,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tests_support import GOOD_ENVIRONMENT
 
 from envctl.definitions.loader import load_project
 from envctl.definitions.project import StateSettings
 from envctl.definitions.spec import EnvironmentSpec
-from tests_support import GOOD_ENVIRONMENT
 
 
 @pytest.fixture

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from envctl.definitions.project import StateSettings
 from tests_support import GOOD_ENVIRONMENT
+
+from envctl.definitions.project import StateSettings
 
 
 def resources(stack, resource_type):
@@ -75,7 +76,8 @@ def test_no_cidrs_means_no_ssh_rule(spec_from, synth_stack):
 
 def test_world_ssh_only_when_allowed(spec_from, synth_stack):
     text = GOOD_ENVIRONMENT.replace(
-        "  ssh_cidrs: [203.0.113.0/24]", "  ssh_cidrs: [0.0.0.0/0]\n  allow_world_ssh: true")
+        "  ssh_cidrs: [203.0.113.0/24]", "  ssh_cidrs: [0.0.0.0/0]\n  allow_world_ssh: true"
+    )
 
     rules = resources(synth_stack(spec_from(text)), "aws_security_group_rule")
 
@@ -130,8 +132,12 @@ def test_real_provider_has_no_test_credentials(spec_from, synth_stack):
 
 
 def test_unpinned_ssm_image_uses_lookup(spec_from, synth_stack):
-    parameter = "/aws/service/canonical/ubuntu/server/22.04/stable/current/amd64/hvm/ebs-gp2/ami-id"
-    text = GOOD_ENVIRONMENT.replace("  ami: ami-0123456789abcdef0", f"  ssm_parameter: {parameter}")
+    parameter = (
+        "/aws/service/canonical/ubuntu/server/22.04/stable/current/amd64/hvm/ebs-gp2/ami-id"
+    )
+    text = GOOD_ENVIRONMENT.replace(
+        "  ami: ami-0123456789abcdef0", f"  ssm_parameter: {parameter}"
+    )
 
     stack = synth_stack(spec_from(text))
 
@@ -142,7 +148,8 @@ def test_unpinned_ssm_image_uses_lookup(spec_from, synth_stack):
 
 def test_pinned_image_needs_no_lookup(spec_from, synth_stack):
     text = GOOD_ENVIRONMENT.replace(
-        "  ami: ami-0123456789abcdef0", "  name: ubuntu-*\n  pinned: ami-0fedcba9876543210")
+        "  ami: ami-0123456789abcdef0", "  name: ubuntu-*\n  pinned: ami-0fedcba9876543210"
+    )
 
     stack = synth_stack(spec_from(text))
 

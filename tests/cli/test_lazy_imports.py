@@ -6,7 +6,6 @@ import subprocess
 import sys
 
 import pytest
-
 from tests_support import GOOD_ENVIRONMENT
 
 HEAVY = ("cdktn", "cdktn_provider_aws", "jsii", "envctl.cdk", "boto3", "hvac")

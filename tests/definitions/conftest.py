@@ -6,7 +6,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-
 from tests_support import GOOD_ENVIRONMENT
 
 ProjectFactory = Callable[..., Path]

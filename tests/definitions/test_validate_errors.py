@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 from click.testing import CliRunner
+from tests_support import GOOD_ENVIRONMENT
 
 from envctl.cli.main import cli
-from tests_support import GOOD_ENVIRONMENT
 
 # (case, text replaced in the good file, replacement, expected pieces of the error line)
 BAD_INPUTS = [

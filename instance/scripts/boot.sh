@@ -1,0 +1,160 @@
+#!/bin/bash
+# The envctl boot sequence. cloud-init runs the user data, and so this script, once per
+# instance: at first boot and after every instance swap (a new instance with a new root disk),
+# not on a stop and start of the same instance. Run it again by hand, as root, to retry.
+#
+# Steps, in order: arm the autostop timer (before anything that can fail for long), mount the
+# data volume, move home and workspace onto it, clone the repositories, run the shared setup,
+# then the owner's personal layer (dotfiles, personal setup). A failed step is recorded in
+# /var/lib/envctl/status and the box stays up: nothing here reboots.
+#
+# Environment: VOLUME_ID and DEVICE_NAME come from the user data; ENVCTL_ROOT and ENVCTL_USER
+# override paths and the user for tests.
+set -uo pipefail
+
+lib=$(cd -- "$(dirname -- "$0")" && pwd)
+data="$lib/data"
+
+# The environment's user: the one named at render time, else the image's default login user.
+# NOTE: that lookup assumes cloud-init created the default user first, with uid 1000. That is
+# true of the stock Ubuntu, Amazon Linux and Debian images but not of every custom image.
+default_user() {
+    if [ -s "$data/user" ]; then
+        cat -- "$data/user"
+    else
+        getent passwd 1000 | cut -d: -f1
+    fi
+}
+ENVCTL_USER=${ENVCTL_USER:-$(default_user)}
+
+# shellcheck source=SCRIPTDIR/common.sh
+source "$lib/common.sh"
+
+MOUNT_PATH=$(cat -- "$data/mount-path")
+STATE_DIR="$ENVCTL_ROOT/var/lib/envctl"
+LOG_DIR="$ENVCTL_ROOT$MOUNT_PATH/.envctl/logs"
+ENVCTL_MOUNT_PATH="$ENVCTL_ROOT$MOUNT_PATH"
+ENVCTL_WORKSPACE="$ENVCTL_ROOT$MOUNT_PATH/workspace"
+export ENVCTL_ROOT ENVCTL_USER MOUNT_PATH ENVCTL_MOUNT_PATH ENVCTL_WORKSPACE
+# A comma-separated string, not an array, because bash 4.2 (Amazon Linux 2) treats an empty
+# array as unset under set -u.
+failed_steps=""
+
+# The user data exports VOLUME_ID and DEVICE_NAME. They are kept, so a rerun by hand finds them.
+remember() {
+    local name=$1 value=${!1:-} file="$STATE_DIR/${1,,}"
+    mkdir -p -- "$STATE_DIR"
+    if [ -n "$value" ]; then
+        printf '%s\n' "$value" >"$file"
+    elif [ -s "$file" ]; then
+        value=$(cat -- "$file")
+    fi
+    export "$name=$value"
+}
+
+write_status() {
+    local state=$1
+    mkdir -p -- "$STATE_DIR"
+    {
+        printf 'state=%s\n' "$state"
+        printf 'failed_steps=%s\n' "$failed_steps"
+        printf 'user=%s\n' "$ENVCTL_USER"
+        printf 'logs=%s\n' "$LOG_DIR"
+        printf 'updated=%s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)"
+    } >"$STATE_DIR/status.tmp"
+    mv -f -- "$STATE_DIR/status.tmp" "$STATE_DIR/status"
+}
+
+finish() {
+    if [ -z "$failed_steps" ]; then
+        write_status ok
+        log "boot finished; status ok"
+        exit 0
+    fi
+    write_status failed
+    log "boot finished with failed steps $failed_steps; see $STATE_DIR/status and $LOG_DIR"
+    exit 1
+}
+
+step() {
+    local name=$1
+    shift
+    log "step $name: starting"
+    if "$@"; then
+        log "step $name: done"
+        return 0
+    fi
+    log "step $name: failed"
+    failed_steps="${failed_steps:+$failed_steps,}$name"
+    return 1
+}
+
+# The agent and its units are in the user data only when the environment has autostop on.
+# shellcheck disable=SC2329  # called through step
+install_autostop() {
+    local units="$ENVCTL_ROOT/etc/systemd/system"
+    if [ ! -f "$lib/units/envctl-autostop.timer" ]; then
+        log "autostop is off for this environment"
+        return 0
+    fi
+    mkdir -p -- "$units" "$ENVCTL_ROOT/etc/envctl"
+    install -m 0644 -- "$lib/autostop/autostop.json" "$ENVCTL_ROOT/etc/envctl/autostop.json"
+    install -m 0644 -- "$lib/units/envctl-autostop.service" "$lib/units/envctl-autostop.timer" "$units/"
+    if [ -n "$ENVCTL_ROOT" ]; then
+        systemctl --root="$ENVCTL_ROOT" enable envctl-autostop.timer
+    else
+        systemctl daemon-reload && systemctl enable --now envctl-autostop.timer
+    fi
+}
+
+# Dotfiles follow the GitHub Codespaces convention: the first of these install scripts found
+# in the repository runs.
+# shellcheck disable=SC2329  # called through step
+install_dotfiles() {
+    local home dotfiles candidate
+    home="$ENVCTL_ROOT$(user_home)"
+    dotfiles="$home/.dotfiles"
+    "$lib/clone-repos.sh" "$home" "$data/dotfiles.list" || return 1
+    for candidate in install.sh install bootstrap.sh bootstrap script/bootstrap setup.sh setup \
+        script/setup; do
+        if [ -f "$dotfiles/$candidate" ]; then
+            "$lib/run-setup.sh" dotfiles "$dotfiles/$candidate" "$dotfiles" "$LOG_DIR/dotfiles.log"
+            return
+        fi
+    done
+    log "the dotfiles repository has no install script; cloned it only"
+}
+
+prepare_log_dir() {
+    mkdir -p -- "$LOG_DIR"
+    chmod 0755 -- "$ENVCTL_ROOT$MOUNT_PATH/.envctl" "$LOG_DIR"
+}
+
+main() {
+    if [ -z "$ENVCTL_USER" ] || ! id -u -- "$ENVCTL_USER" >/dev/null; then
+        log "error: no user to run the setup as: $(quoted "$ENVCTL_USER") does not exist"
+        failed_steps=user
+        finish
+    fi
+    remember VOLUME_ID
+    remember DEVICE_NAME
+    write_status running
+    step autostop install_autostop
+    step mount "$lib/mount-volume.sh" || finish
+    step home "$lib/prepare-home.sh" || finish
+    prepare_log_dir
+    step repos "$lib/clone-repos.sh" "$ENVCTL_WORKSPACE" "$data/repos.list"
+    if [ -f "$data/setup" ]; then
+        step setup "$lib/run-setup.sh" setup "$data/setup" "$ENVCTL_WORKSPACE" "$LOG_DIR/setup.log"
+    fi
+    if [ -f "$data/dotfiles.list" ]; then
+        step dotfiles install_dotfiles
+    fi
+    if [ -f "$data/personal-setup" ]; then
+        step personal-setup "$lib/run-setup.sh" personal-setup "$data/personal-setup" \
+            "$ENVCTL_WORKSPACE" "$LOG_DIR/personal-setup.log"
+    fi
+    finish
+}
+
+main "$@"
