@@ -2,6 +2,9 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+# checkov pins an older boto3 than envctl does, so it gets a virtual environment of its own.
+CHECKOV_VERSION := 3.3.30
+CHECKOV := .venv-checkov/installed-$(CHECKOV_VERSION)
 
 .PHONY: demo test check clean
 
@@ -11,10 +14,15 @@ $(BIN)/envctl: pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $@
 
+$(CHECKOV):
+	$(PYTHON) -m venv .venv-checkov
+	.venv-checkov/bin/pip install --quiet 'checkov==$(CHECKOV_VERSION)'
+	touch $@
+
 demo: $(BIN)/envctl
 	$(BIN)/envctl --project examples demo
 
-test: $(BIN)/envctl
+test: $(BIN)/envctl $(CHECKOV)
 	$(BIN)/pytest -q
 
 check: $(BIN)/envctl
@@ -22,4 +30,4 @@ check: $(BIN)/envctl
 	$(BIN)/mypy
 
 clean:
-	rm -rf $(VENV) cdktf.out examples/cdktf.out examples/.envctl
+	rm -rf $(VENV) .venv-checkov cdktf.out examples/cdktf.out examples/.envctl

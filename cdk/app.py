@@ -10,6 +10,7 @@ from cdktn import App
 from envctl.cdk.stack import EnvironmentStack, StackOptions
 from envctl.definitions.loader import Project
 from envctl.definitions.spec import EnvironmentSpec
+from envctl.personal import UserSettings, owner_public_key, personal_layer
 from envctl.resources import AWS_SERVICES
 
 OUTDIR = "cdktf.out"
@@ -37,11 +38,14 @@ def synth_project(
     *,
     sandbox_endpoint: str | None = None,
     allow_volume_deletion: frozenset[str] = frozenset(),
+    user: UserSettings | None = None,
 ) -> dict[str, Path]:
     """Synthesize the given environments of a project into <root>/cdktf.out.
 
     sandbox_endpoint sends every AWS service to the local emulator with test credentials.
     allow_volume_deletion names the environment ids whose data volume may be destroyed.
+    user is the settings of whoever runs envctl; they add the personal layer and SSH key to
+    the environments that user owns.
     """
     settings = project.settings
     endpoints = dict(settings.aws.endpoints)
@@ -57,6 +61,8 @@ def synth_project(
             profile=settings.aws.profile,
             sandbox=sandbox_endpoint is not None,
             allow_volume_deletion=spec.id in allow_volume_deletion,
+            personal=personal_layer(spec, user),
+            ssh_public_key=owner_public_key(spec, user),
         )
 
     return synth(specs, project.root / OUTDIR, options_for)

@@ -5,17 +5,22 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from cdktn import LocalBackend, S3Backend, TerraformOutput, TerraformStack
+from cdktn import Fn, LocalBackend, S3Backend, TerraformOutput, TerraformStack
 from cdktn_provider_aws.provider import AwsProvider
 from constructs import Construct
 
+from envctl.backups.policy import policy_included
+from envctl.cdk.constructs.access import SshKeyPair
 from envctl.cdk.constructs.autostop import IdleStopAlarm
+from envctl.cdk.constructs.backup import SnapshotSchedule
 from envctl.cdk.constructs.compute import DevInstance
 from envctl.cdk.constructs.image import image_id
 from envctl.cdk.constructs.network import SshSecurityGroup
 from envctl.cdk.constructs.storage import DataVolume
 from envctl.definitions.project import StateSettings
 from envctl.definitions.spec import EnvironmentSpec
+from envctl.instance.personal import PersonalLayer
+from envctl.instance.userdata import VOLUME_ID_PLACEHOLDER, render_user_data
 from envctl.resources import provider_settings
 
 
@@ -30,7 +35,11 @@ class StackOptions:
     profile: str | None = None
     sandbox: bool = False
     allow_volume_deletion: bool = False
-    user_data_base64: str | None = None
+    personal: PersonalLayer | None = None
+    # The owner's SSH public key; when set, the instance boots with it as a key pair.
+    ssh_public_key: str | None = None
+    # None: include the snapshot schedule's DLM policy everywhere but the sandbox.
+    backup_policy: bool | None = None
 
 
 class EnvironmentStack(TerraformStack):
@@ -45,17 +54,34 @@ class EnvironmentStack(TerraformStack):
 
         network = SshSecurityGroup(self, "network", spec)
         data = DataVolume(self, "data", spec, allow_deletion=options.allow_volume_deletion)
+        user_data = self._user_data(spec, options, data.volume.id)
         compute = DevInstance(self, "compute", spec, image_id(self, spec.image),
-                              network.group.id, options.user_data_base64)
+                              network.group.id, user_data)
         instance = compute.instance
+        if options.ssh_public_key:
+            instance.key_name = SshKeyPair(self, "access", spec,
+                                           options.ssh_public_key).key_pair.key_name
         data.attach(self, instance.id)
         if spec.autostop_minutes:
             IdleStopAlarm(self, "autostop", spec, instance.id)
+        if policy_included(spec, options.sandbox, options.backup_policy):
+            SnapshotSchedule(self, "backup", spec)
 
         TerraformOutput(self, "instance_id", value=instance.id)
         TerraformOutput(self, "public_ip", value=instance.public_ip)
         TerraformOutput(self, "volume_id", value=data.volume.id)
         TerraformOutput(self, "availability_zone", value=data.volume.availability_zone)
+
+    @staticmethod
+    def _user_data(spec: EnvironmentSpec, options: StackOptions, volume_id: str) -> str:
+        """The boot script, gzip-compressed by Terraform once it knows the volume id.
+
+        cloud-init unzips gzip user data itself, and compressed, the boot files stay well
+        under EC2's 16 KB limit. The script goes in as a raw string, so nothing in it is read
+        as a Terraform template; only the placeholder becomes the volume's id.
+        """
+        script = render_user_data(spec, options.personal, volume_id=VOLUME_ID_PLACEHOLDER)
+        return Fn.base64gzip(Fn.replace(Fn.raw_string(script), VOLUME_ID_PLACEHOLDER, volume_id))
 
     def _backend(self, spec: EnvironmentSpec, options: StackOptions) -> None:
         state = options.state

@@ -59,7 +59,8 @@ def apply(ctx: Context, environments: tuple[str, ...], all_environments: bool,
     if plan_dir:
         plans = load_saved_plans(workspace, Path(plan_dir).resolve(), specs)
     else:
-        plans = plan_environments(workspace, specs, workspace.plans_dir, printer)
+        plans = plan_environments(workspace, specs, workspace.plans_dir, printer, allow_data_loss)
+        printer.done()
     pending = [plan for plan in plans if plan.has_changes]
     if not pending:
         ctx.emit("No changes. Everything is up to date.", [])
@@ -68,6 +69,7 @@ def apply(ctx: Context, environments: tuple[str, ...], all_environments: bool,
     check_data_loss(pending, allow_data_loss)
     confirm(f"Apply changes to {len(pending)} environment(s)?", yes)
     results = apply_plans(workspace, pending, allow_data_loss, printer)
+    printer.done()
     lines = [f"{r.environment}: applied; " + ", ".join(f"{k}={v}" for k, v in
                                                        sorted(r.outputs.items()))
              for r in results]

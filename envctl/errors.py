@@ -47,6 +47,14 @@ class StalePlan(EnvctlError):
     """A saved plan no longer matches the definition or the state it was made from."""
 
 
+class PolicyFailed(EnvctlError):
+    """An environment breaks a policy from envctl.yaml and no exception waives it."""
+
+
+class GitError(EnvctlError):
+    """A git command that envctl runs failed, such as resolving the ref of --changed-since."""
+
+
 class SandboxError(EnvctlError):
     """The local sandbox (moto, OpenBao) could not be started, reached or stopped."""
 

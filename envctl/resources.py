@@ -15,7 +15,7 @@ DATA_DEVICE = "/dev/sdf"
 ROOT_VOLUME_GB = 100
 
 # Services the stacks and envctl itself call; an endpoint override applies to each of them.
-AWS_SERVICES = ("cloudwatch", "dynamodb", "ec2", "iam", "s3", "ssm", "sts")
+AWS_SERVICES = ("cloudwatch", "dlm", "dynamodb", "ec2", "iam", "s3", "ssm", "sts")
 
 
 def base_tags(spec: EnvironmentSpec) -> dict[str, str]:
@@ -57,6 +57,8 @@ def volume_settings(spec: EnvironmentSpec) -> dict[str, Any]:
         settings["iops"] = volume.iops
     if volume.throughput is not None:
         settings["throughput"] = volume.throughput
+    if volume.snapshot_id is not None:
+        settings["snapshot_id"] = volume.snapshot_id
     return settings
 
 

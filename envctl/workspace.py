@@ -41,8 +41,11 @@ class Workspace:
             return self.sandbox_endpoint
         return self.extra_endpoints.get(service)
 
-    def client(self, service: str, region: str) -> Any:
-        """A boto3 client for service that honours the sandbox and envctl.yaml endpoints."""
+    def client(self, service: str, region: str, config: Any = None) -> Any:
+        """A boto3 client for service that honours the sandbox and envctl.yaml endpoints.
+
+        config is an optional botocore.config.Config (retries, user agent) for this client.
+        """
         import boto3
 
         session = boto3.session.Session(
@@ -52,7 +55,7 @@ class Workspace:
                 self.env.get("AWS_SECRET_ACCESS_KEY") if self.sandbox_endpoint else None),
             region_name=region,
         )
-        return session.client(service, endpoint_url=self.endpoint_for(service))
+        return session.client(service, endpoint_url=self.endpoint_for(service), config=config)
 
 
 def open_workspace(project: Project, sandbox: bool, engine: str | None = None,

@@ -2,10 +2,12 @@
 
 Text from the definition (repository URLs, refs and paths, setup scripts, tags) becomes data
 files here, never shell or template source, so it arrives on the box byte for byte and inert.
+envctl's own scripts are minified on the way, because EC2 limits the user data to 16 KB.
 """
 
 from __future__ import annotations
 
+import ast
 import gzip
 import io
 import json
@@ -19,6 +21,7 @@ from pathlib import PurePosixPath
 from envctl.definitions.models import RepoSpec
 from envctl.definitions.spec import EnvironmentSpec
 from envctl.errors import EnvctlError
+from envctl.instance.autostop.config import autostop_config, service_timeout_seconds
 from envctl.instance.personal import PersonalLayer
 from envctl.instance.templating import render
 
@@ -37,6 +40,8 @@ SETUP_FILES = frozenset({"data/setup", "data/personal-setup"})
 # fstab separates fields with whitespace, so the mount path keeps to these characters.
 MOUNT_PATH = re.compile(r"^/[A-Za-z0-9._/-]+$")
 POSIX_USER = re.compile(r"^[a-z_][a-z0-9_-]{0,31}$")
+# A here-document in a script: its body is data, so its lines must stay as they are.
+HEREDOC = re.compile(rb"<<-?\s*['\"]?[A-Za-z_]")
 
 
 class UserDataError(EnvctlError):
@@ -58,7 +63,11 @@ def payload_files(
     """Collect the scripts, data files and autostop agent for one environment."""
     package = resources.files("envctl.instance")
     files = [
-        PayloadFile(name, package.joinpath("scripts", name).read_bytes(), _script_mode(name))
+        PayloadFile(
+            name,
+            minify_shell(package.joinpath("scripts", name).read_bytes()),
+            _script_mode(name),
+        )
         for name in SCRIPTS
     ]
     files += _environment_files(spec, user)
@@ -70,17 +79,103 @@ def payload_files(
 def pack(files: list[PayloadFile]) -> bytes:
     """Pack files into a gzip-compressed tar archive, byte-identical for identical input."""
     buffer = io.BytesIO()
-    directories = sorted({str(PurePosixPath(f.name).parent) for f in files} - {"."})
+    # No directory entries: tar creates the folders of the files it extracts (mode 0755 under
+    # root's umask 022), and each entry would cost bytes of the user data.
     with (
         gzip.GzipFile(fileobj=buffer, mode="wb", compresslevel=9, mtime=0) as compressed,
         tarfile.open(fileobj=compressed, mode="w", format=tarfile.USTAR_FORMAT) as archive,
     ):
-        for directory in directories:
-            archive.addfile(_member(directory, tarfile.DIRTYPE, 0o755, 0))
         for file in sorted(files, key=lambda f: f.name):
             member = _member(file.name, tarfile.REGTYPE, file.mode, len(file.content))
             archive.addfile(member, io.BytesIO(file.content))
     return buffer.getvalue()
+
+
+def minify_shell(script: bytes) -> bytes:
+    """Drop the comment and blank lines of one of envctl's own shell scripts, and indent each
+    level with one space instead of four.
+
+    The shebang and shellcheck directives stay. A script with a here-document is returned
+    unchanged. envctl's scripts hold no multi-line strings (a test checks this with bash), so
+    every other line whose first non-blank character is '#' is a comment, and leading blanks
+    are indentation.
+    """
+    if HEREDOC.search(script):
+        return script
+    kept = []
+    for number, line in enumerate(script.splitlines(keepends=True)):
+        stripped = line.lstrip()
+        if number == 0 and line.startswith(b"#!") or stripped.startswith(b"# shellcheck "):
+            kept.append(line)
+        elif stripped and not stripped.startswith(b"#"):
+            indent = len(line) - len(stripped)
+            kept.append(b" " * (indent // 4) + b" " * (indent % 4) + stripped)
+    return b"".join(kept)
+
+
+def minify_python(source: bytes) -> bytes:
+    """Drop the docstrings, comments and annotations of one of envctl's own Python scripts.
+
+    ast.unparse writes the code back without comments, and then each indentation level takes
+    one space. The shebang line stays. Annotations of functions and of assignments inside them
+    go too, which is safe only for code that never reads them at run time, and with them
+    `from __future__ import annotations` when no annotation is left.
+    """
+    tree = ast.parse(source)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            _drop_annotations(node)
+        body = getattr(node, "body", None)
+        if isinstance(body, list) and body and _is_docstring(body[0]):
+            node.body = body[1:] or [ast.Pass()]  # type: ignore[attr-defined]
+    if not any(isinstance(node, ast.AnnAssign) for node in ast.walk(tree)):
+        tree.body = [node for node in tree.body if not _is_future_import(node)]
+    code = ast.unparse(tree)
+    # Without docstrings no string spans lines, so leading spaces are indentation only. The
+    # check below still keeps the unparsed code when the shorter one would mean anything else.
+    short = re.sub(r"(?m)^((?:    )+)", lambda match: " " * (len(match[1]) // 4), code)
+    if ast.dump(ast.parse(short)) == ast.dump(ast.parse(code)):
+        code = short
+    shebang = source.split(b"\n", 1)[0] + b"\n" if source.startswith(b"#!") else b""
+    return shebang + code.encode() + b"\n"
+
+
+def _drop_annotations(function: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
+    function.returns = None
+    arguments = function.args
+    for argument in (*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs):
+        argument.annotation = None
+    for argument in (arguments.vararg, arguments.kwarg):
+        if argument is not None:
+            argument.annotation = None
+    for node in ast.walk(function):
+        for _, value in ast.iter_fields(node):
+            if isinstance(value, list):
+                value[:] = [_plain_assignment(item) for item in value]
+
+
+def _plain_assignment(node: object) -> object:
+    """Turn `name: type = value` into `name = value`; other nodes stay."""
+    if isinstance(node, ast.AnnAssign) and node.value is not None and node.simple:
+        return ast.Assign(targets=[node.target], value=node.value, lineno=node.lineno)
+    return node
+
+
+def _is_future_import(statement: ast.stmt) -> bool:
+    """Whether STATEMENT is `from __future__ import annotations` and nothing else."""
+    return (
+        isinstance(statement, ast.ImportFrom)
+        and statement.module == "__future__"
+        and [alias.name for alias in statement.names] == ["annotations"]
+    )
+
+
+def _is_docstring(statement: ast.stmt) -> bool:
+    return (
+        isinstance(statement, ast.Expr)
+        and isinstance(statement.value, ast.Constant)
+        and isinstance(statement.value.value, str)
+    )
 
 
 def _member(name: str, kind: bytes, mode: int, size: int) -> tarfile.TarInfo:
@@ -129,7 +224,7 @@ def _environment_json(spec: EnvironmentSpec) -> bytes:
         "secrets": [{"name": s.name, "scope": s.scope} for s in spec.secrets],
         "tags": dict(sorted(spec.tags.items())),
     }
-    return (json.dumps(facts, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode()
+    return (json.dumps(facts, sort_keys=True, ensure_ascii=False) + "\n").encode()
 
 
 def _repo_list(spec: EnvironmentSpec) -> bytes:
@@ -218,12 +313,11 @@ def _autostop_files(spec: EnvironmentSpec) -> list[PayloadFile]:
         # CloudWatch alarm stops an idle instance.
         log.warning("%s: autostop agent not found in the package; the box gets none", spec.id)
         return []
-    # The agent reads /etc/envctl/autostop.json; keys left out take the agent's defaults.
-    config = {"version": 1, "idle_minutes": spec.autostop_minutes}
-    service = render("envctl-autostop.service.j2")
+    config = json.dumps(autostop_config(spec), separators=(",", ":")) + "\n"
+    service = render("envctl-autostop.service.j2", timeout_seconds=service_timeout_seconds())
     return [
-        PayloadFile("autostop/agent.py", agent, 0o755),
-        PayloadFile("autostop/autostop.json", (json.dumps(config, indent=2) + "\n").encode()),
+        PayloadFile("autostop/agent.py", minify_python(agent), 0o755),
+        PayloadFile("autostop/autostop.json", config.encode()),
         PayloadFile("units/envctl-autostop.service", service.encode()),
         PayloadFile("units/envctl-autostop.timer", render("envctl-autostop.timer.j2").encode()),
     ]

@@ -1,14 +1,14 @@
 """Render the cloud-init user data that boots an environment's instance.
 
 The user data is a short shell script around a gzip-compressed, base64-encoded tar archive of
-the boot scripts and the environment's data. The archive is always compressed, because the boot
-scripts alone exceed EC2's limit uncompressed. The script text around it stays plain, so a
-Terraform interpolation can still fill in the volume id.
+the boot scripts and the environment's data. The stack has Terraform put the volume id into the
+script and gzip the whole, which cloud-init unzips; EC2 counts the gzip-compressed size.
 """
 
 from __future__ import annotations
 
 import base64
+import gzip
 import re
 
 from envctl.definitions.spec import EnvironmentSpec
@@ -24,10 +24,12 @@ USER_DATA_LIMIT = 16384
 VOLUME_ID_LENGTH = 21
 # A literal volume id, or an interpolation that Terraform replaces with one, such as
 # ${aws_ebs_volume.data_volume.id} or a CDK token for the volume's id attribute.
+# Stands for the volume id until Terraform knows it: a well-formed id that no volume has.
+VOLUME_ID_PLACEHOLDER = "vol-00000000000000000"
 VOLUME_ID = re.compile(r"^(vol-[0-9a-f]{8,17}|\$\{[A-Za-z0-9_.\[\]-]+\})$")
 DEVICE_NAME = re.compile(r"^/dev/[a-z0-9]+$")
 
-__all__ = ["UserDataError", "render_user_data"]
+__all__ = ["VOLUME_ID_PLACEHOLDER", "UserDataError", "render_user_data"]
 
 
 def render_user_data(
@@ -70,8 +72,10 @@ def render_user_data(
 
 
 def final_size(user_data: str, volume_id: str) -> int:
-    """Return the size in bytes that EC2 counts, after Terraform replaces the volume id."""
-    return len(user_data.encode()) - len(volume_id) + max(len(volume_id), VOLUME_ID_LENGTH)
+    """Return the size in bytes that EC2 counts: the script with a full-length volume id in
+    place of VOLUME_ID, gzip-compressed as Terraform's base64gzip does."""
+    filled = user_data.replace(volume_id, "vol-" + "f" * (VOLUME_ID_LENGTH - 4))
+    return len(gzip.compress(filled.encode(), compresslevel=6, mtime=0))
 
 
 def _render(files: list[PayloadFile], volume_id: str, device_name: str) -> str:
@@ -79,7 +83,8 @@ def _render(files: list[PayloadFile], volume_id: str, device_name: str) -> str:
         "user-data.sh.j2",
         volume_id=volume_id,
         device_name=device_name,
-        payload=base64.encodebytes(pack(files)).decode().rstrip("\n"),
+        # One line: line breaks would only add bytes, and base64 -d reads any line length.
+        payload=base64.b64encode(pack(files)).decode(),
     )
 
 

@@ -1,4 +1,10 @@
-"""Shared test data: a valid environment file."""
+"""Shared test data: a valid environment file, and a reader for synthesized boot scripts."""
+
+import json
+import re
+
+# The stack's user data: ${base64gzip(replace("SCRIPT", "PLACEHOLDER", VOLUME_ID_REFERENCE))}
+BOOT_SCRIPT_EXPRESSION = re.compile(r'^\$\{base64gzip\(replace\(("(?:[^"\\]|\\.)*"), ')
 
 GOOD_ENVIRONMENT = """\
 id: env-0a1b2c3d
@@ -24,7 +30,16 @@ autostop:
   idle_minutes: 45
 secrets:
   - name: HF_TOKEN
-    scope: template
+    scope: user
 tags:
   team: vision
 """
+
+
+def boot_script(instance: dict) -> str:
+    """Return the boot script in a synthesized aws_instance, as Terraform will see it before
+    filling in the volume id and compressing it."""
+    found = BOOT_SCRIPT_EXPRESSION.match(instance["user_data_base64"])
+    assert found, instance["user_data_base64"][:200]
+    # An HCL string literal escapes like JSON, plus $${ and %%{ for a literal ${ and %{.
+    return json.loads(found.group(1)).replace("$${", "${").replace("%%{", "%{")

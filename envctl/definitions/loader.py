@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+
 from envctl.definitions import catalog
 from envctl.definitions.models import (
     AutostopSpec,
@@ -15,11 +17,14 @@ from envctl.definitions.models import (
     VolumeSpec,
 )
 from envctl.definitions.project import ProjectSettings
+from envctl.definitions.secret_values import check_secret_refs, check_secret_values
 from envctl.definitions.spec import EnvironmentSpec
 from envctl.definitions.yamlfile import line_of, read_yaml, to_plain, validate
 from envctl.errors import DefinitionError
 
 PROJECT_FILE = "envctl.yaml"
+# A key ending in this suffix, such as `repos+:`, appends its list to the template's list.
+APPEND_SUFFIX = "+"
 
 
 @dataclass
@@ -72,13 +77,16 @@ def load_project(root: Path) -> Project:
 def check_project(root: Path) -> tuple[Project, list[DefinitionError]]:
     """Load a project, collecting every definition error instead of stopping at the first."""
     root = find_root(root)
-    settings = validate(ProjectSettings, read_yaml(root / PROJECT_FILE), root / PROJECT_FILE)
+    raw_settings = read_yaml(root / PROJECT_FILE)
+    check_secret_values(root / PROJECT_FILE, raw_settings)
+    settings = validate(ProjectSettings, raw_settings, root / PROJECT_FILE)
     project = Project(root=root, settings=settings)
     errors: list[DefinitionError] = []
     raw_templates: dict[str, tuple[Path, Any]] = {}
     for path in sorted((root / "templates").glob("*.yaml")):
         try:
             raw = read_yaml(path)
+            check_secret_values(path, raw)
             project.templates[path.stem] = validate(TemplateDefinition, raw, path)
             raw_templates[path.stem] = (path, raw)
         except DefinitionError as error:
@@ -96,31 +104,120 @@ def _load_environment(
     path: Path, settings: ProjectSettings, templates: dict[str, tuple[Path, Any]]
 ) -> EnvironmentSpec:
     raw = read_yaml(path)
+    check_secret_values(path, raw)
     merged = to_plain(raw)
     template = merged.get("template")
+    base: dict[str, Any] = {}
     if isinstance(template, str):
         if template not in templates:
             known = ", ".join(sorted(templates)) or "none"
             raise DefinitionError(str(path), line_of(raw, ("template",)), "template",
                                   f"no template named {template!r}",
                                   f"add templates/{template}.yaml or use one of: {known}")
-        # Validate the merged result: a field may be complete only with the template's part,
-        # such as image.pinned here and image.ssm_parameter in the template.
-        merged = merge(to_plain(templates[template][1]), merged)
+        base = to_plain(templates[template][1])
+
+    # Validate the merged result: a field may be complete only with the template's part,
+    # such as image.pinned here and image.ssm_parameter in the template. Merging runs without
+    # a template too, because it also turns `key+:` lists into plain keys.
+    merged = _merged(base, merged, path, raw)
+    if isinstance(template, str):
         merged.pop("description", None)
-    definition = validate(EnvironmentDefinition, merged, path, raw)
+        own = to_plain(raw)
+        if isinstance(own.get("instance"), dict):
+            # type and types are alternatives, so the environment's choice replaces the
+            # template's instead of merging with it into both.
+            merged["instance"] = own["instance"]
+    definition = validate(EnvironmentDefinition, merged, path, append_lines(raw, merged))
+    check_secret_refs(definition, path, raw)
     return resolve(definition, settings, path, raw)
 
 
-def merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
-    """Merge an environment over its template: maps merge, scalars and lists replace."""
+def _merged(base: dict[str, Any], written: dict[str, Any], path: Path,
+            raw: Any) -> dict[str, Any]:
+    try:
+        return merge(base, written)
+    except MergeError as error:
+        raise DefinitionError(str(path), line_of(raw, error.keys), ".".join(error.keys),
+                              error.problem, error.fix) from None
+
+
+class MergeError(ValueError):
+    """An append marker that cannot apply; keys is the path to the marked key."""
+
+    def __init__(self, keys: tuple[str, ...], problem: str, fix: str) -> None:
+        super().__init__(f"{'.'.join(keys)}: {problem}")
+        self.keys = keys
+        self.problem = problem
+        self.fix = fix
+
+
+def merge(base: dict[str, Any], override: dict[str, Any],
+          keys: tuple[str, ...] = ()) -> dict[str, Any]:
+    """Merge an environment over its template.
+
+    Maps merge key by key, and scalars and lists replace. A list written under the key name
+    plus APPEND_SUFFIX (`repos+:`) appends to the template's list instead. Raises MergeError
+    when a marked value is not a list, the template's value is not a list, or the same map
+    sets both `key` and `key+`.
+    """
     result = dict(base)
     for key, value in override.items():
-        if isinstance(value, dict) and isinstance(result.get(key), dict):
-            result[key] = merge(result[key], value)
+        if key.endswith(APPEND_SUFFIX):
+            result[key[:-1]] = _appended(result.get(key[:-1]), value, (*keys, key), override)
+        elif isinstance(value, dict):
+            inner = result.get(key)
+            result[key] = merge(inner if isinstance(inner, dict) else {}, value, (*keys, key))
         else:
             result[key] = value
     return result
+
+
+def _appended(base: Any, value: Any, keys: tuple[str, ...], override: dict[str, Any]) -> Any:
+    name = keys[-1][:-1]
+    if name in override:
+        raise MergeError(keys, f"both {name} and {name}{APPEND_SUFFIX} are set",
+                         f"keep {name} to replace the template's list, or "
+                         f"{name}{APPEND_SUFFIX} to add to it")
+    if not isinstance(value, list):
+        raise MergeError(keys, f"{name}{APPEND_SUFFIX} needs a list to append",
+                         f"write the items as a YAML list, or use {name} to replace the value")
+    if base is None:
+        return list(value)
+    if not isinstance(base, list):
+        raise MergeError(keys, f"the template's {name} is not a list, so nothing can be "
+                         "appended to it", f"use {name} to replace it")
+    return [*base, *value]
+
+
+def append_lines(raw: Any, merged: Any) -> Any:
+    """Return raw with every `key+` renamed to key and its items moved past the template's.
+
+    Errors in the merged result then point at the environment's own lines. The template's
+    items take the line of the `key+` key, since they have none in this file.
+    """
+    if not isinstance(raw, CommentedMap) or not isinstance(merged, dict):
+        return raw
+    view = CommentedMap()
+    for key, value in raw.items():
+        line = raw.lc.data[key] if raw.lc.data and key in raw.lc.data else None
+        name = key[:-1] if isinstance(key, str) and key.endswith(APPEND_SUFFIX) else key
+        if name != key and isinstance(value, CommentedSeq) and line is not None:
+            value = _shifted(value, len(merged.get(name) or ()) - len(value), line)
+        else:
+            value = append_lines(value, merged.get(name))
+        view[name] = value
+        if line is not None:
+            view.lc.add_kv_line_col(name, line)
+    return view
+
+
+def _shifted(items: CommentedSeq, offset: int, key_line: list[int]) -> CommentedSeq:
+    shifted = CommentedSeq([None] * offset + list(items))
+    for index in range(offset):
+        shifted.lc.add_idx_line_col(index, key_line[:2])
+    for index in range(len(items)):
+        shifted.lc.add_idx_line_col(offset + index, items.lc.data[index])
+    return shifted
 
 
 def resolve(
@@ -129,7 +226,7 @@ def resolve(
     """Fill defaults and check what needs the catalog: instance type, region and zone."""
     region = definition.region or settings.region
     zone = _zone(definition, region, path, raw)
-    instance_type = _instance_type(definition, region, zone, path, raw)
+    instance_types = _instance_types(definition, region, zone, path, raw)
     if definition.image is None:
         raise DefinitionError(str(path), None, "image", "missing required field",
                               "set image.ami, image.ssm_parameter or image.name here or in "
@@ -144,7 +241,8 @@ def resolve(
         template=definition.template,
         region=region,
         availability_zone=zone,
-        instance_type=instance_type,
+        instance_type=instance_types[0],
+        instance_types=instance_types,
         image=definition.image,
         volume=definition.volume or VolumeSpec(),
         ssh_cidrs=tuple(ssh_cidrs),
@@ -156,6 +254,7 @@ def resolve(
         secrets=tuple(definition.secrets or ()),
         tags=dict(sorted(definition.tags.items())),
         source=path,
+        backup=definition.backup,
     )
 
 
@@ -175,26 +274,37 @@ def _zone(definition: EnvironmentDefinition, region: str, path: Path, raw: Any) 
     return zone
 
 
-def _instance_type(
+def _instance_types(
     definition: EnvironmentDefinition, region: str, zone: str, path: Path, raw: Any
-) -> str:
+) -> tuple[str, ...]:
+    """Check every type the definition allows; return them in order of preference."""
     if definition.instance is None:
         raise DefinitionError(str(path), None, "instance.type", "missing required field",
                               "set instance.type (such as t3.large) here or in the template")
-    name = definition.instance.type
-    line = line_of(raw, ("instance", "type"))
+    if definition.instance.types is None:
+        line = line_of(raw, ("instance", "type"))
+        return (_instance_type(definition.instance.preferences[0], "instance.type", line,
+                               region, zone, path),)
+    return tuple(
+        _instance_type(name, f"instance.types[{index}]",
+                       line_of(raw, ("instance", "types", index)), region, zone, path)
+        for index, name in enumerate(definition.instance.types)
+    )
+
+
+def _instance_type(
+    name: str, field: str, line: int | None, region: str, zone: str, path: Path
+) -> str:
     known = catalog.instance_types()
     if name not in known:
         hint = catalog.nearest(name, set(known))
         fix = f"did you mean {hint!r}?" if hint else "see `aws ec2 describe-instance-types`"
-        raise DefinitionError(str(path), line, "instance.type",
-                              f"unknown instance type {name!r}", fix)
+        raise DefinitionError(str(path), line, field, f"unknown instance type {name!r}", fix)
     if name not in catalog.zone_offerings(region).get(zone, frozenset()):
         offered = [z for z, types in catalog.zone_offerings(region).items() if name in types]
         fix = f"use a zone where it is: {', '.join(sorted(offered))}" if offered else (
             "pick another region or type")
-        raise DefinitionError(str(path), line, "instance.type",
-                              f"{name} is not offered in {zone}", fix)
+        raise DefinitionError(str(path), line, field, f"{name} is not offered in {zone}", fix)
     return name
 
 

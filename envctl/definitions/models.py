@@ -15,6 +15,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validat
 DNS_LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
 ENVIRONMENT_ID = re.compile(r"^env-[0-9a-f]{8,32}$")
 AMI_ID = re.compile(r"^ami-[0-9a-f]{8,17}$")
+SNAPSHOT_ID = re.compile(r"^snap-[0-9a-f]{8,17}$")
 
 # Mounting the data volume over one of these would hide the operating system.
 SYSTEM_PATHS = frozenset(
@@ -110,6 +111,12 @@ class VolumeSpec(Strict):
     throughput: int | None = Field(None, description="Throughput in MiB/s (gp3 only: 125-1000).")
     mount_path: str = Field("/data", description="Where the volume is mounted on the instance.")
     encrypted: bool = Field(True, description="Encrypt the volume at rest.")
+    snapshot_id: str | None = Field(
+        None,
+        description="The EBS snapshot the volume starts from. `envctl restore` and `envctl "
+        "create --from-snapshot` set it. Changing it on an applied environment replaces the "
+        "volume, which apply rejects without --allow-data-loss.",
+    )
 
     @field_validator("mount_path")
     @classmethod
@@ -120,6 +127,14 @@ class VolumeSpec(Strict):
         if normalized in SYSTEM_PATHS:
             raise ValueError(f"{value} would shadow a system directory; use a path such as /data")
         return normalized
+
+    @field_validator("snapshot_id")
+    @classmethod
+    def _snapshot_id(cls, value: str | None) -> str | None:
+        if value is not None and not SNAPSHOT_ID.match(value):
+            raise ValueError(f"{value!r} is not a snapshot id; expected snap- and 8 to 17 "
+                             "hex digits")
+        return value
 
     @model_validator(mode="after")
     def _limits(self) -> VolumeSpec:
@@ -204,12 +219,144 @@ class AutostopSpec(Strict):
     )
 
 
+# Intervals Data Lifecycle Manager accepts for a snapshot schedule, in hours, and the most
+# snapshots one schedule retains. Source: the DLM service model that botocore ships
+# (CreateRule.Interval and RetainRule.Count).
+BACKUP_INTERVAL_HOURS = (1, 2, 3, 4, 6, 8, 12, 24)
+MAX_RETAINED_SNAPSHOTS = 1000
+DEFAULT_RETAINED_SNAPSHOTS = 7
+UTC_TIME = re.compile(r"^([01]?[0-9]|2[0-3]):([0-5][0-9])$")
+
+
+class BackupScheduleSpec(Strict):
+    """The times at which Data Lifecycle Manager snapshots the data volume."""
+
+    every: str = Field(
+        "daily",
+        description="How often: daily, or every N hours written as Nh, where N is 1, 2, 3, 4, "
+        "6, 8 or 12.",
+    )
+    at: str = Field(
+        "03:00", description="Start time of the first snapshot of each day, in UTC, as HH:MM."
+    )
+
+    @field_validator("every", mode="before")
+    @classmethod
+    def _every(cls, value: object) -> str:
+        if isinstance(value, int) and not isinstance(value, bool):
+            raise ValueError(f"{value} has no unit; write {value}h for every {value} hours, "
+                             "or daily")
+        if not isinstance(value, str):
+            raise ValueError(f"{value!r} is not a schedule; use daily or Nh, such as 12h")
+        hours = _interval_hours(value)
+        if hours not in BACKUP_INTERVAL_HOURS:
+            allowed = ", ".join(f"{h}h" for h in BACKUP_INTERVAL_HOURS[:-1])
+            raise ValueError(f"{value!r} is not a schedule that Data Lifecycle Manager "
+                             f"supports; use daily or one of {allowed}")
+        return "daily" if hours == 24 else f"{hours}h"
+
+    @field_validator("at")
+    @classmethod
+    def _at(cls, value: str) -> str:
+        match = UTC_TIME.match(value.strip())
+        if not match:
+            raise ValueError(f"{value!r} is not a time of day; use HH:MM in UTC, such as "
+                             "'03:00'")
+        return f"{int(match.group(1)):02d}:{match.group(2)}"
+
+    @property
+    def interval_hours(self) -> int:
+        return _interval_hours(self.every) or 24
+
+
+def _interval_hours(every: str) -> int | None:
+    text = every.strip().lower()
+    if text == "daily":
+        return 24
+    match = re.match(r"^([0-9]+)\s*h$", text)
+    return int(match.group(1)) if match else None
+
+
+class BackupRetentionSpec(Strict):
+    """How many scheduled snapshots to keep: a count or an age in days, not both."""
+
+    count: int | None = Field(
+        None, description="Keep the newest N scheduled snapshots, from 1 to 1000."
+    )
+    days: int | None = Field(
+        None,
+        description="Keep scheduled snapshots for N days. envctl converts this to the count "
+        "the schedule makes in N days, because provider 3.39 only retains by count.",
+    )
+
+    @model_validator(mode="after")
+    def _one_rule(self) -> BackupRetentionSpec:
+        if (self.count is None) == (self.days is None):
+            raise ValueError("set exactly one of count or days")
+        if self.count is not None and not 1 <= self.count <= MAX_RETAINED_SNAPSHOTS:
+            raise ValueError(f"count {self.count} is outside 1-{MAX_RETAINED_SNAPSHOTS}")
+        if self.days is not None and self.days < 1:
+            raise ValueError(f"days {self.days} is less than 1")
+        return self
+
+
+class BackupSpec(Strict):
+    """Snapshots of the data volume: on a schedule, and a final one when the volume is deleted."""
+
+    schedule: BackupScheduleSpec | None = Field(
+        None, description="Take snapshots on this schedule; no schedule means no policy."
+    )
+    retain: BackupRetentionSpec | None = Field(
+        None, description="Which scheduled snapshots to keep; the newest 7 if unset."
+    )
+    final_snapshot: bool = Field(
+        False,
+        description="Snapshot the volume before `envctl destroy --delete-volume` deletes it.",
+    )
+
+    @field_validator("schedule", mode="before")
+    @classmethod
+    def _schedule_shorthand(cls, value: object) -> object:
+        # `schedule: 12h` is short for `schedule: {every: 12h}`.
+        return {"every": value} if isinstance(value, str | int) else value
+
+    @model_validator(mode="after")
+    def _retention_fits(self) -> BackupSpec:
+        if self.schedule is None:
+            if self.retain is not None:
+                raise ValueError("retain applies to scheduled snapshots; add a schedule or "
+                                 "remove retain")
+            return self
+        count = self.retained_count
+        if count > MAX_RETAINED_SNAPSHOTS and self.retain is not None:
+            raise ValueError(f"retain.days {self.retain.days} at every "
+                             f"{self.schedule.interval_hours}h keeps {count} snapshots, over "
+                             f"Data Lifecycle Manager's {MAX_RETAINED_SNAPSHOTS}; keep fewer "
+                             "days or snapshot less often")
+        return self
+
+    @property
+    def retained_count(self) -> int:
+        """The number of scheduled snapshots the policy keeps, with days converted to a count."""
+        if self.retain is None or self.schedule is None:
+            return DEFAULT_RETAINED_SNAPSHOTS
+        if self.retain.count is not None:
+            return self.retain.count
+        hours = (self.retain.days or 0) * 24
+        return -(-hours // self.schedule.interval_hours)
+
+
 class SecretRef(Strict):
     """A secret the environment receives at boot. Names only; values live in Vault."""
 
     name: str = Field(description="Secret name, such as HF_TOKEN.")
     scope: Literal["user", "environment", "template"] = Field(
         "user", description="Where in Vault the secret lives: user, environment or template."
+    )
+    file: str | None = Field(
+        None,
+        description="Write the value to this file instead of the env file, relative to the "
+        "user's home, such as .aws/credentials; mode 0600.",
     )
 
     @field_validator("name")
@@ -219,11 +366,48 @@ class SecretRef(Strict):
             raise ValueError(f"{value!r} is not a valid secret name; use letters, digits and _")
         return value
 
+    @field_validator("file")
+    @classmethod
+    def _file(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
+        parts = value.split("/")
+        if value.startswith("/") or not re.match(r"^[A-Za-z0-9._/-]+$", value) or any(
+            part in ("", ".", "..") for part in parts
+        ):
+            raise ValueError(
+                f"{value!r} is not a path inside the home folder; use a relative path such "
+                "as .aws/credentials, without '..'"
+            )
+        return value
+
 
 class InstanceSpec(Strict):
     """The virtual machine. Its type may change; the data volume stays."""
 
-    type: str = Field(description="EC2 instance type, such as g5.xlarge or t3.large.")
+    type: str | None = Field(
+        None, description="EC2 instance type, such as g5.xlarge or t3.large. Set type or types."
+    )
+    types: list[str] | None = Field(
+        None,
+        min_length=1,
+        description="Instance types in order of preference, such as [g5.xlarge, g6.xlarge]. "
+        "apply and start use the first; when AWS has no capacity for it in the volume's zone, "
+        "they try the next. Set type or types.",
+    )
+
+    @model_validator(mode="after")
+    def _one_choice(self) -> InstanceSpec:
+        if (self.type is None) == (self.types is None):
+            raise ValueError("set exactly one of type or types")
+        if self.types is not None and len(set(self.types)) != len(self.types):
+            raise ValueError("types lists an instance type twice; list each once")
+        return self
+
+    @property
+    def preferences(self) -> tuple[str, ...]:
+        """The instance types in order of preference; the first is the one to launch."""
+        return tuple(self.types) if self.types is not None else (str(self.type),)
 
 
 Tags = Annotated[dict[str, str], Field(default_factory=dict)]
@@ -243,6 +427,7 @@ class EnvironmentFields(Strict):
     repos: list[RepoSpec] | None = None
     setup: str | None = Field(None, description="Shell script run as the user after cloning.")
     autostop: AutostopSpec | None = None
+    backup: BackupSpec | None = None
     secrets: list[SecretRef] | None = None
     tags: Tags
 
@@ -262,7 +447,12 @@ class EnvironmentDefinition(EnvironmentFields):
     )
     name: str = Field(description="Display name: a DNS label (a-z, 0-9, -), at most 63 chars.")
     owner: str = Field(description="Who the environment belongs to, such as alice.")
-    template: str | None = Field(None, description="Name of a template in templates/ to extend.")
+    template: str | None = Field(
+        None,
+        description="Name of a template in templates/ to extend. Maps merge with the "
+        "template's, scalars and lists replace them, and a list under the key name plus + "
+        "(such as repos+:) is added to the end of the template's list.",
+    )
 
     @field_validator("id")
     @classmethod

@@ -63,6 +63,71 @@ class AwsSettings(Strict):
     )
 
 
+PolicyName = Literal[
+    "ssh-not-world",
+    "imdsv2-required",
+    "volumes-encrypted",
+    "required-tags",
+    "gpu-autostop",
+    "allowed-instance-types",
+    "allowed-regions",
+    "max-hourly-cost",
+]
+
+
+class PolicyException(Strict):
+    """A policy waived for one environment or for all of them, with the reason on record."""
+
+    policy: PolicyName = Field(description="The policy to waive, such as ssh-not-world.")
+    environment: str = Field(
+        "*", description="Environment name the waiver applies to; * waives it for every one."
+    )
+    reason: str = Field(
+        min_length=1, description="Why the waiver is acceptable; shown in every plan summary."
+    )
+
+
+class PolicySettings(Strict):
+    """Rules every environment must follow. envctl check and envctl plan fail when one breaks."""
+
+    required_tags: list[str] = Field(
+        default_factory=lambda: ["owner"],
+        description="Tags every environment's resources must carry with a non-empty value. "
+        "owner comes from the environment's owner field; a tag such as cost-center must be "
+        "set in tags, in the environment or its template.",
+    )
+    allowed_instance_types: list[str] = Field(
+        default_factory=list,
+        description="Instance types environments may use, as shell-style patterns such as "
+        "g5.* or t3.large. Empty allows every type.",
+    )
+    allowed_regions: list[str] = Field(
+        default_factory=list,
+        description="Regions environments may use, such as us-east-1. Empty allows every region.",
+    )
+    max_hourly_usd: float | None = Field(
+        None,
+        gt=0,
+        description="Maximum on-demand cost in USD per hour while running, instance and "
+        "storage together, per environment. Unset means no limit.",
+    )
+    exceptions: list[PolicyException] = Field(
+        default_factory=list,
+        description="Waivers: policies that do not apply to named environments, with reasons.",
+    )
+
+
+class CostSettings(Strict):
+    """How much a box with autostop is expected to run, for the monthly estimate."""
+
+    active_hours_per_day: float = Field(
+        8, gt=0, le=24, description="Hours of use on a working day, before autostop's idle wait."
+    )
+    workdays_per_month: float = Field(
+        21, gt=0, le=31, description="Working days per month on which the environment is used."
+    )
+
+
 class ProjectSettings(Strict):
     """The project file, envctl.yaml."""
 
@@ -76,6 +141,11 @@ class ProjectSettings(Strict):
     vault: VaultSettings = Field(default_factory=VaultSettings)
     ssh: SshSettings = Field(default_factory=SshSettings)
     aws: AwsSettings = Field(default_factory=AwsSettings)
-    policy: dict[str, object] = Field(
-        default_factory=dict, description="Policy settings checked by envctl check and plan."
+    policy: PolicySettings = Field(
+        default_factory=PolicySettings,
+        description="Policies that envctl check and envctl plan enforce.",
+    )
+    costs: CostSettings = Field(
+        default_factory=CostSettings,
+        description="Usage figures behind the monthly cost estimates in plan summaries.",
     )

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
 
-from envctl.definitions.models import ImageSpec, RepoSpec, SecretRef, VolumeSpec
+from envctl.definitions.models import BackupSpec, ImageSpec, RepoSpec, SecretRef, VolumeSpec
 
 
 class EnvironmentSpec(BaseModel):
@@ -24,6 +24,10 @@ class EnvironmentSpec(BaseModel):
     region: str
     availability_zone: str
     instance_type: str
+    # The types the definition allows, in order of preference: instance.types, or
+    # instance.type alone. instance_type is the one to plan: the first, unless the capacity
+    # fallback or the running instance picked a later one. Empty in specs built by hand.
+    instance_types: tuple[str, ...] = ()
     image: ImageSpec
     volume: VolumeSpec
     ssh_cidrs: tuple[str, ...]
@@ -35,6 +39,7 @@ class EnvironmentSpec(BaseModel):
     secrets: tuple[SecretRef, ...]
     tags: dict[str, str]
     source: Path
+    backup: BackupSpec | None = None
 
     @property
     def stack_name(self) -> str:

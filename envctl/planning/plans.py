@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from envctl.backups.policy import backup_summary
 from envctl.definitions.loader import load_project
 from envctl.definitions.spec import EnvironmentSpec
 from envctl.images import pin_image, resolve_ami
@@ -41,6 +42,8 @@ class EnvironmentPlan:
     impact: DataImpact
     changes: tuple[tuple[str, str], ...]
     destroy: bool = False
+    # The backup schedule and final-snapshot setting, for the summary; None without backup.
+    backup: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -71,9 +74,13 @@ def synthesize(workspace: Workspace, specs: Sequence[EnvironmentSpec],
                allow_volume_deletion: frozenset[str] = frozenset()) -> dict[str, Path]:
     """Synthesize the stacks of specs; the CDK layer is imported only here."""
     from envctl.cdk.app import synth_project
+    from envctl.personal import load_user_settings
 
+    # NOTE: the personal layer and SSH key come from the settings of whoever plans, and apply
+    # only when that is the owner. A plan by anyone else leaves them out, which changes the
+    # instance's user data and key pair.
     return synth_project(workspace.project, specs, sandbox_endpoint=workspace.sandbox_endpoint,
-                         allow_volume_deletion=allow_volume_deletion)
+                         allow_volume_deletion=allow_volume_deletion, user=load_user_settings())
 
 
 def stack_sha256(folder: Path) -> str:
@@ -111,6 +118,7 @@ def summarize(spec: EnvironmentSpec, folder: Path, plan_file: Path, plan: dict[s
         impact=data_impact(plan),
         changes=tuple(changes),
         destroy=destroy,
+        backup=backup_summary(spec, plan, destroy),
     )
 
 

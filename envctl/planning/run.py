@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from envctl.definitions.spec import EnvironmentSpec
 from envctl.errors import DataLossRefused, StalePlan, TerraformFailed
-from envctl.planning.impact import VOLUME_TYPE
+from envctl.planning.guard import allowed_ids, check_volume_size, plan_guarded
+from envctl.planning.impact import VOLUME_TYPE, data_loss_message
 from envctl.planning.plans import (
     EnvironmentPlan,
     pin_images,
@@ -21,6 +22,8 @@ from envctl.planning.plans import (
     synthesize,
     write_manifest,
 )
+from envctl.secrets.access import sync_access
+from envctl.secrets.preflight import check_secrets
 from envctl.terraform.engine import engine_for
 from envctl.terraform.runner import StackRunner, StepCallback, init_stacks, run_parallel
 from envctl.workspace import Workspace
@@ -46,17 +49,30 @@ def runners_for(workspace: Workspace, specs: Sequence[EnvironmentSpec],
 
 
 def plan_environments(workspace: Workspace, specs: Sequence[EnvironmentSpec], out_dir: Path,
-                      on_step: StepCallback | None = None) -> list[EnvironmentPlan]:
-    """Save a plan per environment in out_dir and return their summaries, in input order."""
-    specs = pin_images(workspace, specs)
-    folders = synthesize(workspace, specs)
+                      on_step: StepCallback | None = None,
+                      allow_data_loss: Sequence[str] = (),
+                      instance_types: Mapping[str, str] | None = None) -> list[EnvironmentPlan]:
+    """Save a plan per environment in out_dir and return their summaries, in input order.
+
+    The environments named in allow_data_loss get stacks without prevent_destroy on the data
+    volume, so their plans may replace it; the others raise DataLossRefused instead.
+    instance_types maps an environment id to one of its listed types to plan instead of the
+    one envctl.capacity.choose_instance_types picks.
+    """
+    from envctl.capacity import choose_instance_types
+
+    check_secrets(workspace, specs)
+    specs = choose_instance_types(workspace, pin_images(workspace, specs), instance_types)
+    folders = synthesize(workspace, specs, allow_volume_deletion=allowed_ids(specs,
+                                                                             allow_data_loss))
     runners = runners_for(workspace, specs, folders, on_step)
     raise_first(init_stacks(runners, workspace.parallelism))
     out_dir.mkdir(parents=True, exist_ok=True)
 
     def plan_one(index: int) -> EnvironmentPlan:
         spec, runner = specs[index], runners[index]
-        outcome = runner.plan(out_dir / f"{spec.name}.tfplan")
+        check_volume_size(workspace, spec, runner)
+        outcome = plan_guarded(runner, spec, out_dir / f"{spec.name}.tfplan")
         save_plan_files(outcome.plan_file, outcome.plan, outcome.text)
         return summarize(spec, folders[spec.id], outcome.plan_file, outcome.plan,
                          outcome.has_changes)
@@ -119,21 +135,27 @@ def check_data_loss(plans: Sequence[EnvironmentPlan], allow_data_loss: Sequence[
     for plan in plans:
         if not plan.impact.loses_data or plan.environment in allow_data_loss:
             continue
-        cause = next((reason for reason in plan.impact.reasons if VOLUME_TYPE in reason),
-                     "the data volume would be lost")
-        raise DataLossRefused(
-            f"{plan.environment}: refusing to apply: {cause}; the data volume would be "
-            f"{plan.impact.volume}. Undo the change that forces it (zone, region, or volume "
-            f"settings), or pass --allow-data-loss {plan.environment} if you mean it")
+        raise DataLossRefused(data_loss_message(plan.environment, plan.impact))
 
 
 def apply_plans(workspace: Workspace, plans: Sequence[EnvironmentPlan],
                 allow_data_loss: Sequence[str] = (),
-                on_step: StepCallback | None = None) -> list[ApplyResult]:
-    """Apply exactly the saved plans, several at once; skip those without changes."""
+                on_step: StepCallback | None = None,
+                retry_capacity: bool = True) -> list[ApplyResult]:
+    """Apply exactly the saved plans, several at once; skip those without changes.
+
+    The EC2 vCPU quotas are checked first. With retry_capacity, an environment whose apply
+    fails for lack of capacity is applied again with its later listed instance types.
+    """
+    from envctl.capacity import retry_with_next_types
+    from envctl.quotas import check_plan_quotas
+
     check_data_loss(plans, allow_data_loss)
     pending = [plan for plan in plans if plan.has_changes]
+    check_plan_quotas(workspace, pending)
     specs = [workspace.project.environment(plan.environment_id) for plan in pending]
+    check_secrets(workspace, [spec for index, spec in enumerate(specs)
+                              if not pending[index].destroy])
     folders = {spec.id: workspace.project.root / "cdktf.out" / "stacks" / spec.stack_name
                for spec in specs}
     runners = runners_for(workspace, specs, folders, on_step)
@@ -146,17 +168,27 @@ def apply_plans(workspace: Workspace, plans: Sequence[EnvironmentPlan],
             if "Saved plan is stale" in error.stderr:
                 raise StalePlan(f"{plan.environment}: the saved plan is stale: the state "
                                 f"changed since it was made; run `envctl plan` again") from None
+            if "Error acquiring the state lock" in error.stderr:
+                raise StalePlan(f"{plan.environment}: another apply holds the state lock; "
+                                f"wait for it, then run `envctl plan` again") from None
             raise
         outputs = runner.output() if not plan.destroy else {}
+        sync_access(workspace, specs[index], removed=plan.destroy)
         return ApplyResult(plan.environment, {k: v.get("value") for k, v in outputs.items()})
 
-    return raise_first(run_parallel(range(len(pending)), apply_one, workspace.parallelism))
+    outcomes = run_parallel(range(len(pending)), apply_one, workspace.parallelism)
+    if retry_capacity:
+        outcomes = retry_with_next_types(workspace, pending, outcomes, on_step)
+    return raise_first(outcomes)
 
 
 def load_saved_plans(workspace: Workspace, plan_dir: Path,
                      specs: Sequence[EnvironmentSpec]) -> list[EnvironmentPlan]:
     """Read saved plans for specs, refusing any made from a different definition."""
+    from envctl.capacity import choose_instance_types
+
     manifest = read_manifest(plan_dir)
+    specs = choose_instance_types(workspace, specs)
     folders = synthesize(workspace, specs)
     plans = []
     for spec in specs:

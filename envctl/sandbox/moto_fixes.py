@@ -7,10 +7,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from envctl.sandbox.moto_quotas import serve_ec2_quotas
+
 
 def apply_moto_fixes() -> None:
     """Patch moto's EC2 responses in this process; call before serving requests."""
     _fix_shutdown_behavior_modify()
+    serve_ec2_quotas()
 
 
 def _fix_shutdown_behavior_modify() -> None:

@@ -94,6 +94,14 @@ class StackRunner:
         """Return the current state as `show -json` gives it; "values" is absent when empty."""
         return self._run_json("show", ["show", "-json"])
 
+    def import_resource(self, address: str, resource_id: str) -> None:
+        """Bring an existing cloud resource into the state at address (`terraform import`)."""
+        self._run("import", ["import", "-input=false", "-no-color", address, resource_id])
+
+    def remove_from_state(self, address: str) -> None:
+        """Forget the resource at address without destroying it (`terraform state rm`)."""
+        self._run("state rm", ["state", "rm", address])
+
     def child_env(self) -> dict[str, str]:
         """Build the environment variables every Terraform command of this stack runs with."""
         env = {**os.environ, **self.env, "TF_IN_AUTOMATION": "1"}

@@ -4,8 +4,8 @@
 # not on a stop and start of the same instance. Run it again by hand, as root, to retry.
 #
 # Steps, in order: arm the autostop timer (before anything that can fail for long), mount the
-# data volume, move home and workspace onto it, clone the repositories, run the shared setup,
-# then the owner's personal layer (dotfiles, personal setup). A failed step is recorded in
+# data volume, move home and workspace onto it, then, under a keep-alive lease, clone the
+# repositories, run the shared setup and the owner's personal layer (dotfiles, personal setup). A failed step is recorded in
 # /var/lib/envctl/status and the box stays up: nothing here reboots.
 #
 # Environment: VOLUME_ID and DEVICE_NAME come from the user data; ENVCTL_ROOT and ENVCTL_USER
@@ -97,13 +97,58 @@ install_autostop() {
         log "autostop is off for this environment"
         return 0
     fi
-    mkdir -p -- "$units" "$ENVCTL_ROOT/etc/envctl"
+    mkdir -p -- "$units" "$ENVCTL_ROOT/etc/envctl" "$STATE_DIR/heartbeat.d"
     install -m 0644 -- "$lib/autostop/autostop.json" "$ENVCTL_ROOT/etc/envctl/autostop.json"
     install -m 0644 -- "$lib/units/envctl-autostop.service" "$lib/units/envctl-autostop.timer" "$units/"
+    # The user writes the lease (envctl keepalive) and heartbeat files here without root.
+    chown -- "$ENVCTL_USER:" "$STATE_DIR" "$STATE_DIR/heartbeat.d"
+    accept_probe_marker
     if [ -n "$ENVCTL_ROOT" ]; then
         systemctl --root="$ENVCTL_ROOT" enable envctl-autostop.timer
     else
         systemctl daemon-reload && systemctl enable --now envctl-autostop.timer
+    fi
+}
+
+# envctl marks its own SSH sessions with ENVCTL_PROBE=1, and the agent ignores marked sessions.
+# sshd passes the variable on only when its configuration accepts it.
+# NOTE: sshd reads sshd_config.d only where sshd_config includes it, as on Ubuntu 20.04+,
+# Debian 11+ and Amazon Linux 2023. Elsewhere a probe with a terminal counts as activity.
+# shellcheck disable=SC2329  # called through install_autostop
+accept_probe_marker() {
+    local drop_ins="$ENVCTL_ROOT/etc/ssh/sshd_config.d"
+    if [ ! -d "$ENVCTL_ROOT/etc/ssh" ]; then
+        log "no sshd configuration in /etc/ssh; envctl probes with a terminal count as activity"
+        return 0
+    fi
+    mkdir -p -- "$drop_ins"
+    printf 'AcceptEnv ENVCTL_PROBE\n' >"$drop_ins/50-envctl.conf"
+    if [ -z "$ENVCTL_ROOT" ]; then
+        systemctl reload ssh 2>/dev/null || systemctl reload sshd 2>/dev/null ||
+            log "could not reload sshd; it accepts ENVCTL_PROBE from its next start"
+    fi
+}
+
+# A lease keeps autostop from stopping the box while the repositories and setup scripts run.
+# It expires by itself, so a setup that hangs cannot keep the box up for longer than that.
+SETUP_LEASE_SECONDS=${ENVCTL_SETUP_LEASE_SECONDS:-10800}
+LEASE_FILE="$STATE_DIR/keepalive"
+setup_lease=""
+
+# A lease that exists stays as it is, because the user wrote it (envctl keepalive).
+# NOTE: that includes an expired lease left from an earlier boot, so a rerun by hand then runs
+# the setup without one.
+hold_setup_lease() {
+    if [ ! -e "$LEASE_FILE" ]; then
+        setup_lease=$(($(date +%s) + SETUP_LEASE_SECONDS))
+        printf '%s\n' "$setup_lease" >"$LEASE_FILE"
+    fi
+}
+
+# Remove the setup lease, unless someone replaced it since.
+release_setup_lease() {
+    if [ -n "$setup_lease" ] && [ "$(cat -- "$LEASE_FILE" 2>/dev/null)" = "$setup_lease" ]; then
+        rm -f -- "$LEASE_FILE"
     fi
 }
 
@@ -143,6 +188,7 @@ main() {
     step mount "$lib/mount-volume.sh" || finish
     step home "$lib/prepare-home.sh" || finish
     prepare_log_dir
+    hold_setup_lease
     step repos "$lib/clone-repos.sh" "$ENVCTL_WORKSPACE" "$data/repos.list"
     if [ -f "$data/setup" ]; then
         step setup "$lib/run-setup.sh" setup "$data/setup" "$ENVCTL_WORKSPACE" "$LOG_DIR/setup.log"
@@ -154,6 +200,7 @@ main() {
         step personal-setup "$lib/run-setup.sh" personal-setup "$data/personal-setup" \
             "$ENVCTL_WORKSPACE" "$LOG_DIR/personal-setup.log"
     fi
+    release_setup_lease
     finish
 }
 

