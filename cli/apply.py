@@ -75,6 +75,11 @@ def apply(ctx: Context, environments: tuple[str, ...], all_environments: bool,
              for r in results]
     ctx.emit("\n".join(lines), {r.environment: r.outputs for r in results})
     printer.note("\nSee them with: envctl ls")
+    # A box fetches its secrets once, at the first boot of each new instance.
+    for plan in pending:
+        if not plan.destroy and workspace.project.environment(plan.environment_id).secrets:
+            printer.note(f"If this apply created or replaced {plan.environment}'s box, send it "
+                         f"its secrets with: envctl secrets deliver {plan.environment}")
 
 
 def confirm(question: str, yes: bool) -> None:

@@ -1,19 +1,126 @@
 """envctl demo: the main job, narrated, on the local sandbox cloud.
 
-It works on a copy of the project, so the demo's image pins and scale edits never touch the
-user's files.
+The demo runs the same commands a user types, in this process, and prints each one first, so
+what it shows is exactly what the CLI does. It works on a copy of the project, so the image
+pins and scale edits it makes never touch the user's files.
 """
 
 from __future__ import annotations
 
+import os
+import shlex
 import shutil
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
 
 from envctl.cli.options import Context, pass_context
-from envctl.cli.render import StepPrinter, plan_summary
+from envctl.definitions.spec import EnvironmentSpec
+from envctl.errors import EnvctlError
+
+# The type a GPU environment swaps to while nobody needs its GPU.
+CPU_TYPE = "t3.large"
+# Stands in for the real tokens the examples name; the sandbox Vault holds it.
+DEMO_SECRET_VALUE = "demo-value-for-the-sandbox"
+
+
+class DemoError(EnvctlError):
+    """A step of the demo failed; the command's own error is printed above."""
+
+
+@click.command()
+@click.option("--keep", is_flag=True, help="Leave the sandbox and the demo copy running.")
+@pass_context
+def demo(ctx: Context, keep: bool) -> None:
+    """Plan, apply, scale, stop and destroy every environment on the local sandbox.
+
+    Needs no cloud account: AWS is moto and Vault is OpenBao, both on 127.0.0.1. Works on a
+    copy of the project, so your files stay as they are.
+
+    \b
+    Example:
+      envctl --project examples demo
+    """
+    root = copy_project(ctx.load_project().root)
+    say(f"Working on a copy of the project in {root}")
+    with sandbox_mode():
+        try:
+            run_story(root)
+        finally:
+            if keep:
+                say(f"Left running. Try: cd {root} && ENVCTL_SANDBOX=1 envctl ls ; "
+                    "stop it with: envctl sandbox down")
+            else:
+                envctl(root, "sandbox", "down")
+                shutil.rmtree(root, ignore_errors=True)
+    say("Done: environments planned, applied, scaled, stopped and destroyed; volumes kept.")
+
+
+def run_story(root: Path) -> None:
+    from envctl.definitions.loader import load_project
+
+    envctl(root, "sandbox", "up")
+    specs = list(load_project(root).environments)
+    say("Every command below talks to the sandbox, because ENVCTL_SANDBOX=1 is set")
+    envctl(root, "validate")
+    store_demo_secrets(root, specs)
+    say(f"Planning {len(specs)} environments: a summary each, saved plans for audit")
+    envctl(root, "plan", "--all", "--out", "plans")
+    say("Applying exactly the saved plans")
+    envctl(root, "apply", "--all", "--plan-dir", "plans")
+    envctl(root, "ls")
+    gpu = next(spec for spec in specs if has_gpu(spec.instance_type))
+    say(f"{gpu.name} is a GPU box; swap it to a cheap CPU type and back, keeping its volume")
+    envctl(root, "scale", gpu.name, "--type", CPU_TYPE, "--apply", "--yes")
+    envctl(root, "ls", gpu.name)
+    envctl(root, "scale", gpu.name, "--type", gpu.instance_type, "--apply", "--yes")
+    say(f"Stopping {gpu.name}; a stopped box is a normal state, not drift")
+    envctl(root, "stop", gpu.name, "--yes")
+    envctl(root, "plan", gpu.name, "--detailed-exitcode")
+    say("Destroying every environment; the data volumes stay for the next apply")
+    for spec in specs:
+        envctl(root, "destroy", spec.name, "--yes")
+    envctl(root, "ls")
+
+
+def store_demo_secrets(root: Path, specs: list[EnvironmentSpec]) -> None:
+    """Put a stand-in value for every secret the examples name into the sandbox Vault."""
+    value_file = root / ".envctl" / "demo-secret"
+    value_file.parent.mkdir(parents=True, exist_ok=True)
+    value_file.write_text(DEMO_SECRET_VALUE)
+    value_file.chmod(0o600)
+    for scope, name in sorted({(secret_scope(spec, s.scope), s.name)
+                               for spec in specs for s in spec.secrets}):
+        envctl(root, "secrets", "set", name, "--scope", scope, "--from-file", str(value_file))
+
+
+def secret_scope(spec: EnvironmentSpec, scope: str) -> str:
+    if scope == "user":
+        return f"user:{spec.owner}"
+    if scope == "template":
+        return f"template:{spec.template}"
+    return f"env:{spec.name}"
+
+
+def envctl(root: Path, *args: str) -> None:
+    """Run one envctl command on the copy, as a user would type it; stop the demo on failure."""
+    from envctl.cli.main import main
+
+    click.secho(f"\n$ envctl {shlex.join(args)}", fg="cyan", bold=True, err=True)
+    code = main.main(["--project", str(root), *args], prog_name="envctl",
+                     standalone_mode=False)
+    # plan --detailed-exitcode exits 2 when something changed; the demo shows that as news.
+    if code not in (None, 0):
+        raise DemoError(f"`envctl {shlex.join(args)}` exited with {code}; the demo stops here")
+
+
+def has_gpu(instance_type: str) -> bool:
+    from envctl.definitions.catalog import instance_types
+
+    return instance_types()[instance_type].has_gpu
 
 
 def say(message: str) -> None:
@@ -29,105 +136,14 @@ def copy_project(root: Path) -> Path:
     return target
 
 
-@click.command()
-@click.option("--keep", is_flag=True, help="Leave the sandbox and the demo copy running.")
-@pass_context
-def demo(ctx: Context, keep: bool) -> None:
-    """Plan, apply, scale, stop and destroy every environment on the local sandbox.
-
-    Needs no cloud account: AWS is moto and Vault is OpenBao, both on 127.0.0.1.
-
-    \b
-    Example:
-      envctl --project examples demo
-    """
-    from envctl.definitions.loader import load_project
-    from envctl.sandbox import down, up
-    from envctl.workspace import open_workspace
-
-    root = copy_project(ctx.load_project().root)
-    say(f"Copied the project to {root}; starting the sandbox cloud on 127.0.0.1")
-    sandbox = up(root)
-    click.echo(
-        f"    AWS (moto): {sandbox.aws_endpoint}   Vault (OpenBao): {sandbox.vault_address}",
-        err=True,
-    )
+@contextmanager
+def sandbox_mode() -> Iterator[None]:
+    previous = os.environ.get("ENVCTL_SANDBOX")
+    os.environ["ENVCTL_SANDBOX"] = "1"
     try:
-        workspace = open_workspace(load_project(root), sandbox=True)
-        run_story(workspace)
+        yield
     finally:
-        if keep:
-            say(
-                f"Left running. Try: envctl --project {root} --sandbox ... ; "
-                f"stop with: envctl --project {root} sandbox down"
-            )
+        if previous is None:
+            del os.environ["ENVCTL_SANDBOX"]
         else:
-            say("Stopping the sandbox")
-            down(root)
-            shutil.rmtree(root, ignore_errors=True)
-    say("Done: environments planned, applied, scaled, stopped and destroyed; volumes kept.")
-
-
-def run_story(workspace) -> None:  # type: ignore[no-untyped-def]
-    from envctl.planning.run import apply_plans, plan_environments
-
-    printer = StepPrinter()
-    specs = list(workspace.project.environments)
-    say(f"Planning {len(specs)} environments (images resolved and pinned)")
-    plans = plan_environments(workspace, specs, workspace.plans_dir, printer)
-    click.echo("\n".join(plan_summary(plan) for plan in plans))
-    say("Applying every plan")
-    apply_plans(workspace, plans, on_step=printer)
-    show_inventory(workspace)
-    gpu = next(spec for spec in workspace.project.environments if _has_gpu(spec.instance_type))
-    scale_round_trip(workspace, gpu.name, "t3.large", printer)
-    stop_environment(workspace, gpu.name)
-    destroy_all(workspace, printer)
-
-
-def _has_gpu(instance_type: str) -> bool:
-    from envctl.definitions.catalog import instance_types
-
-    return instance_types()[instance_type].has_gpu
-
-
-def show_inventory(workspace) -> None:  # type: ignore[no-untyped-def]
-    from envctl.inventory import describe_environments
-
-    say("envctl ls")
-    for status in describe_environments(workspace, list(workspace.project.environments)):
-        click.echo(
-            f"  {status.name:16} {status.state:8} {status.instance_type or '-':12} "
-            f"{status.instance_id or '-'}"
-        )
-
-
-def scale_round_trip(workspace, name: str, cpu_type: str, printer: StepPrinter) -> None:  # type: ignore[no-untyped-def]
-    from envctl.scaling import scale
-
-    original = workspace.project.environment(name).instance_type
-    for instance_type in (cpu_type, original):
-        say(f"envctl scale {name} --type {instance_type} --apply")
-        result = scale(workspace, name, instance_type, printer)
-        click.echo(plan_summary(result.plan))
-        click.echo(
-            f"  volume {result.volume_before} -> {result.volume_after} "
-            f"({'same volume' if result.volume_before == result.volume_after else 'CHANGED'})"
-        )
-
-
-def stop_environment(workspace, name: str) -> None:  # type: ignore[no-untyped-def]
-    from envctl.lifecycle import stop
-
-    say(f"envctl stop {name}")
-    click.echo(f"  {stop(workspace, name)}")
-
-
-def destroy_all(workspace, printer: StepPrinter) -> None:  # type: ignore[no-untyped-def]
-    from envctl.planning.run import apply_plans, plan_destroy, retained_volume_id
-
-    say("Destroying every environment, keeping the data volumes")
-    for spec in workspace.project.environments:
-        plan = plan_destroy(workspace, spec, workspace.plans_dir, False, printer)
-        apply_plans(workspace, [plan], on_step=printer)
-        click.echo(f"  {spec.name}: destroyed; volume {retained_volume_id(workspace, spec)} kept")
+            os.environ["ENVCTL_SANDBOX"] = previous

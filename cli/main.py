@@ -23,6 +23,7 @@ COMMANDS = {
     "plan": "envctl.cli.plan:plan",
     "apply": "envctl.cli.apply:apply",
     "destroy": "envctl.cli.destroy:destroy",
+    "demo": "envctl.cli.demo:demo",
     "check": "envctl.cli.check:check",
     "snapshot": "envctl.cli.snapshot:snapshot",
     "snapshots": "envctl.cli.snapshots:snapshots",
@@ -41,6 +42,7 @@ COMMANDS = {
     "open": "envctl.cli.open:open_environment",
     "ssh": "envctl.cli.ssh:ssh",
     "port-forward": "envctl.cli.port_forward:port_forward",
+    "logs": "envctl.cli.logs:logs",
 }
 
 

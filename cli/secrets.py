@@ -103,10 +103,10 @@ def remove_command(ctx: Context, name: str, scope_text: str, yes: bool, sandbox:
 @sandbox_option
 @pass_context
 def handoff_command(ctx: Context, environment: str, ttl_s: int | None, sandbox: bool) -> None:
-    """Print the JSON a box needs to fetch its secrets once, for delivery over SSH.
+    """Print the JSON a box needs to fetch its secrets once, to deliver by hand.
 
     It contains a response-wrapped secret id that works once and expires, never a secret value.
-    Each call issues a new one.
+    Each call issues a new one. `envctl secrets deliver` sends one over SSH instead.
 
     \b
     Example:
@@ -121,6 +121,48 @@ def handoff_command(ctx: Context, environment: str, ttl_s: int | None, sandbox: 
     click.echo(json.dumps(handoff, indent=2, sort_keys=True))
     click.echo(f"Deliver it to {BOX_HANDOFF_PATH} on {spec.name}'s box within "
                f"{handoff['expires_in']} s; it works once.", err=True)
+
+
+@secrets.command("deliver")
+@click.argument("environment")
+@yes_option
+@sandbox_option
+@pass_context
+def deliver_command(ctx: Context, environment: str, yes: bool, sandbox: bool) -> None:
+    """Send a new handoff to the box over SSH, where its boot waits to fetch the secrets.
+
+    Run it after an apply that creates or replaces the box: the boot waits 15 minutes for
+    the handoff before it gives up and runs the setup without secrets. A stopped box is
+    started first, after asking (--yes starts it without asking). The handoff travels on
+    ssh's stdin, never on a command line.
+
+    \b
+    Example:
+      envctl apply whisper && envctl secrets deliver whisper
+    """
+    import subprocess
+
+    from envctl.cli.ssh import reach, ssh_command
+    from envctl.secrets.handoff import BOX_HANDOFF_PATH, BOX_INSTALL_COMMAND, issue_handoff
+    from envctl.secrets.preflight import check_named_secrets
+
+    project, vault = open_secrets_vault(ctx, sandbox)
+    spec = project.environment(environment)
+    # Vault problems stop the command before reach() starts a stopped box.
+    check_named_secrets(vault, [spec])
+    target = reach(ctx, environment, sandbox, yes)
+    handoff = issue_handoff(vault, spec)
+    argv = [*ssh_command(target), "--", target.host.alias, BOX_INSTALL_COMMAND]
+    completed = subprocess.run(argv, input=json.dumps(handoff).encode(), check=False)
+    if completed.returncode != 0:
+        raise EnvctlError(f"{spec.name}: ssh exited with status {completed.returncode} while "
+                          f"delivering the handoff, which expires unused; check that `envctl "
+                          f"ssh {spec.name}` works, then run `envctl secrets deliver "
+                          f"{spec.name}` again")
+    ctx.emit(f"{spec.name}: handoff delivered to {BOX_HANDOFF_PATH} on {target.host.alias}; "
+             f"the boot's fetcher must use it within {handoff['expires_in']} s",
+             {"environment": spec.name, "host": target.host.alias, "path": BOX_HANDOFF_PATH,
+              "expires_in": handoff["expires_in"]})
 
 
 def open_secrets_vault(ctx: Context, sandbox: bool) -> tuple[Project, Vault]:

@@ -17,7 +17,8 @@ from envctl.cli.options import Context, open_workspace, pass_context, sandbox_op
 def start(ctx: Context, environment: str, instance_type: str | None, sandbox: bool) -> None:
     """Start an environment's stopped instance and wait until it runs.
 
-    When AWS has no capacity for the instance's type, envctl tries the environment's
+    First the EC2 vCPU quota of the type's family is checked against what the account
+    runs. When AWS has no capacity for the instance's type, envctl tries the environment's
     fallback types in order, or names similar types to pass with --type. A new type is
     written into the environment file, so commit that edit; the next plan then shows no
     change.
@@ -27,10 +28,10 @@ def start(ctx: Context, environment: str, instance_type: str | None, sandbox: bo
       envctl start whisper
       envctl start whisper --type g6.xlarge
     """
-    from envctl.lifecycle import start as start_environment
+    from envctl.capacity import start_with_fallback
 
     workspace = open_workspace(ctx, sandbox, None, None)
-    result = start_environment(workspace, environment, instance_type)
+    result = start_with_fallback(workspace, environment, instance_type)
     ctx.emit(str(result), {
         "environment": result.environment,
         "instance_id": result.instance_id,

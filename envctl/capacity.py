@@ -125,9 +125,11 @@ def no_capacity_message(spec: EnvironmentSpec, tried: Sequence[tuple[str, str]])
             f"data volume stays (tried {attempts}); {fix}")
 
 
-def start_with_fallback(workspace: Workspace, name: str) -> StartResult:
-    """Start a stopped environment after checking its vCPU quota.
+def start_with_fallback(workspace: Workspace, name: str,
+                        instance_type: str | None = None) -> StartResult:
+    """Start a stopped environment after checking the vCPU quota of the type it starts on.
 
+    That type is instance_type when given, else the stopped instance's own type.
     envctl.lifecycle.start does the starting: on no capacity it tries the environment's other
     listed types in the volume's zone.
     """
@@ -136,6 +138,9 @@ def start_with_fallback(workspace: Workspace, name: str) -> StartResult:
 
     spec = workspace.project.environment(name)
     status = describe_environments(workspace, [spec])[0]
-    if status.state in ("stopped", "stopping") and status.instance_type:
-        check_quotas(workspace, [Launch(spec.name, spec.id, spec.region, status.instance_type)])
-    return start(workspace, name)
+    first_type = instance_type or status.instance_type
+    if status.state in ("stopped", "stopping") and first_type:
+        # NOTE: only the first type is checked. A fallback type with more vCPUs that goes over
+        # the quota fails at StartInstances with EC2's VcpuLimitExceeded instead.
+        check_quotas(workspace, [Launch(spec.name, spec.id, spec.region, first_type)])
+    return start(workspace, name, instance_type)

@@ -21,7 +21,9 @@ from envctl.workspace import Workspace
 
 PROBE_USER_AGENT = "envctl-probe/1"
 ENVIRONMENT_ID_TAG = "envctl:environment-id"
-# An instance tag that an activity reporter on the box may keep up to date (ISO 8601 time).
+# An instance tag with the time of the box's last activity (ISO 8601).
+# NOTE: nothing writes this tag yet: the autostop agent keeps its last activity in its state
+# file on the box, so ls and status show "-" until a reporter tags the instance.
 LAST_ACTIVITY_TAG = "envctl:last-activity"
 
 # States of an instance that still exists; terminated ones are history, not environments.

@@ -114,6 +114,24 @@ def select_cpu_type(region: str, offered: Collection[str], architecture: str | N
     return candidates[0]
 
 
+def select_gpu_type_offline(request: GpuRequest, region: str, zone: str,
+                            template_type: str) -> PriceRow:
+    """Pick the cheapest type for request in zone without asking AWS, as `envctl create` does.
+
+    A new environment has no data volume yet, so the zone is the one its file resolves to,
+    and the types offered there come from the instance data that moto ships. The CPU
+    architecture stays that of template_type, because the template's image was chosen for it.
+    """
+    offered = catalog.zone_offerings(region).get(zone, frozenset())
+    known = catalog.instance_types().get(template_type)
+    architecture = None
+    if known is not None:
+        # AWS lists i386 next to x86_64 for older types, but the price catalog has only x86_64
+        # and arm64.
+        architecture = "arm64" if "arm64" in known.architectures else "x86_64"
+    return select_gpu_type(request, region, offered, architecture)
+
+
 # Listing: `envctl offers`, every catalog type that fits a filter, one row per region.
 
 GIB = 1024**3

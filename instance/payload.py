@@ -73,6 +73,7 @@ def payload_files(
     files += _environment_files(spec, user)
     files += _personal_files(spec, personal or PersonalLayer())
     files += _autostop_files(spec)
+    files += _secrets_files(spec)
     return files
 
 
@@ -298,6 +299,17 @@ def _check_text(value: str, field: str, environment_id: str) -> None:
         raise UserDataError(f"{environment_id}: {field} contains a NUL character; remove it")
 
 
+def _secrets_files(spec: EnvironmentSpec) -> list[PayloadFile]:
+    """Carry the secret fetcher, byte for byte as shipped, when the environment names secrets.
+
+    It stays unminified so that the box runs exactly the file the fetcher tests run.
+    """
+    if not spec.secrets:
+        return []
+    fetcher = resources.files("envctl.instance").joinpath("secrets", "fetch.py").read_bytes()
+    return [PayloadFile("secrets/fetch.py", fetcher, 0o755)]
+
+
 def packaged_agent() -> bytes | None:
     """Read the autostop agent shipped in this package, or return None while it is missing."""
     agent = resources.files("envctl.instance").joinpath("autostop", "agent.py")
@@ -313,8 +325,11 @@ def _autostop_files(spec: EnvironmentSpec) -> list[PayloadFile]:
         # CloudWatch alarm stops an idle instance.
         log.warning("%s: autostop agent not found in the package; the box gets none", spec.id)
         return []
-    config = json.dumps(autostop_config(spec), separators=(",", ":")) + "\n"
-    service = render("envctl-autostop.service.j2", timeout_seconds=service_timeout_seconds())
+    settings = autostop_config(spec)
+    config = json.dumps(settings, separators=(",", ":")) + "\n"
+    # The service's time limit covers the environment's own pre-stop hook timeout.
+    service = render("envctl-autostop.service.j2",
+                     timeout_seconds=service_timeout_seconds(settings))
     return [
         PayloadFile("autostop/agent.py", minify_python(agent), 0o755),
         PayloadFile("autostop/autostop.json", config.encode()),

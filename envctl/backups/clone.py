@@ -21,9 +21,11 @@ from envctl.backups.snapshots import (
     describe_snapshot,
     take_snapshot,
 )
+from envctl.backups.tags import ENVIRONMENT_TAG
 from envctl.definitions.editing import set_field
 from envctl.definitions.loader import load_project
 from envctl.definitions.models import DNS_LABEL
+from envctl.definitions.spec import EnvironmentSpec
 from envctl.errors import EnvctlError
 from envctl.workspace import Workspace
 
@@ -83,11 +85,7 @@ def environment_from_snapshot(workspace: Workspace, name: str, snapshot_id: str,
     """Write environment NAME as a copy of the environment the snapshot was taken from."""
     target = _new_file(workspace, name)
     snapshot = _find_snapshot(workspace, snapshot_id)
-    if snapshot.environment_id is None:
-        raise EnvctlError(f"snapshot {snapshot_id} has no envctl:environment-id tag, so there "
-                          "is no definition to copy; write the environment file and run "
-                          f"`envctl create {name} --from-snapshot {snapshot_id}` on it")
-    source = workspace.project.environment(snapshot.environment_id)
+    source = _snapshot_source(workspace, snapshot, target)
     _write_copy(workspace, source.source, target, name, owner, snapshot_id)
     return NewEnvironment(name, target, snapshot, source.name)
 
@@ -132,6 +130,20 @@ def _write_copy(workspace: Workspace, source: Path, target: Path, name: str,
         target.unlink()
         workspace.project = load_project(workspace.project.root)
         raise
+
+
+def _snapshot_source(workspace: Workspace, snapshot: Snapshot, target: Path) -> EnvironmentSpec:
+    """Return the project's environment that the snapshot was taken from, the one to copy."""
+    snapshot_id = snapshot.snapshot_id
+    fix = f"write {target} yourself, with volume.snapshot_id: {snapshot_id}"
+    if snapshot.environment_id is None:
+        raise EnvctlError(f"snapshot {snapshot_id} has no {ENVIRONMENT_TAG} tag, so there is "
+                          f"no definition to copy; {fix}")
+    for spec in workspace.project.environments:
+        if spec.id == snapshot.environment_id:
+            return spec
+    raise EnvctlError(f"snapshot {snapshot_id} was taken from environment "
+                      f"{snapshot.environment_id}, which this project does not define; {fix}")
 
 
 def _find_snapshot(workspace: Workspace, snapshot_id: str) -> Snapshot:

@@ -255,6 +255,7 @@ def resolve(
         tags=dict(sorted(definition.tags.items())),
         source=path,
         backup=definition.backup,
+        autostop=autostop,
     )
 
 

@@ -211,12 +211,56 @@ class RepoSpec(Strict):
         return value
 
 
+# The activity signals of the autostop agent (instance/autostop/README.md describes each).
+AutostopSignal = Literal["ssh", "ide", "ports", "gpu", "cpu", "lease", "heartbeat"]
+LINUX_USER = re.compile(r"^[a-z_][a-z0-9_-]{0,31}$")
+
+
+class PreStopHookSpec(Strict):
+    """A command the autostop agent runs before it powers the box off."""
+
+    command: str = Field(
+        min_length=1,
+        description="Shell command, run with /bin/sh -c, such as a script that saves a "
+        "checkpoint to the data volume. The box powers off whether it succeeds or not.",
+    )
+    timeout_seconds: int = Field(
+        300, ge=1, le=3600,
+        description="Seconds the hook may run; then its process group gets SIGTERM, and "
+        "SIGKILL 5 seconds later.",
+    )
+    user: str | None = Field(
+        None, description="Linux user that runs the hook, such as ubuntu; root when unset."
+    )
+
+    @field_validator("user")
+    @classmethod
+    def _linux_user(cls, value: str | None) -> str | None:
+        if value is not None and not LINUX_USER.match(value):
+            raise ValueError(f"{value!r} is not a valid Linux user name")
+        return value
+
+
 class AutostopSpec(Strict):
     """Idle auto-stop: the instance powers off after this long with no activity."""
 
     idle_minutes: int | None = Field(
         60, ge=5, le=10080, description="Minutes idle before stopping; null turns autostop off."
     )
+    signals: list[AutostopSignal] | None = Field(
+        None, min_length=1,
+        description="Which activity keeps the box up, from ssh, ide, ports, gpu, cpu, lease "
+        "and heartbeat; every signal counts when unset.",
+    )
+    pre_stop: PreStopHookSpec | None = None
+
+    @field_validator("signals")
+    @classmethod
+    def _no_repeats(cls, value: list[str] | None) -> list[str] | None:
+        repeated = sorted({name for name in value or () if value.count(name) > 1})
+        if repeated:
+            raise ValueError(f"lists {', '.join(repeated)} more than once; list each signal once")
+        return value
 
 
 # Intervals Data Lifecycle Manager accepts for a snapshot schedule, in hours, and the most

@@ -9,7 +9,14 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
 
-from envctl.definitions.models import BackupSpec, ImageSpec, RepoSpec, SecretRef, VolumeSpec
+from envctl.definitions.models import (
+    AutostopSpec,
+    BackupSpec,
+    ImageSpec,
+    RepoSpec,
+    SecretRef,
+    VolumeSpec,
+)
 
 
 class EnvironmentSpec(BaseModel):
@@ -40,6 +47,9 @@ class EnvironmentSpec(BaseModel):
     tags: dict[str, str]
     source: Path
     backup: BackupSpec | None = None
+    # The whole autostop section, for the agent's signals and pre-stop hook; None in specs
+    # built by hand, which then get every signal and no hook.
+    autostop: AutostopSpec | None = None
 
     @property
     def stack_name(self) -> str:

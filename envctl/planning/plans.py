@@ -19,12 +19,15 @@ from envctl.backups.policy import backup_summary
 from envctl.definitions.loader import load_project
 from envctl.definitions.spec import EnvironmentSpec
 from envctl.images import pin_image, resolve_ami
-from envctl.planning.impact import DataImpact, action_of, data_impact
+from envctl.planning.impact import DataImpact, action_of, data_impact, managed_changes
 from envctl.workspace import Workspace
 
 log = logging.getLogger(__name__)
 
 MANIFEST = "manifest.json"
+# Stack outputs that follow the box's run state: AWS releases a stopped instance's public
+# address, so a stop or start outside Terraform changes them with nothing to apply.
+RUN_STATE_OUTPUTS = frozenset({"public_ip"})
 Progress = Callable[[str, str], None]
 
 
@@ -113,13 +116,27 @@ def summarize(spec: EnvironmentSpec, folder: Path, plan_file: Path, plan: dict[s
         plan_file=plan_file,
         json_file=plan_file.with_suffix(".plan.json"),
         stack_sha256=stack_sha256(folder),
-        has_changes=has_changes,
+        has_changes=has_changes and changes_to_apply(plan),
         counts=counts,
         impact=data_impact(plan),
         changes=tuple(changes),
         destroy=destroy,
         backup=backup_summary(spec, plan, destroy),
     )
+
+
+def changes_to_apply(plan: dict[str, Any]) -> bool:
+    """Return True when a plan that Terraform reports as changed has something to apply.
+
+    Terraform's -detailed-exitcode also counts changed outputs, so a box stopped outside
+    envctl would show as a change through its public_ip output alone. A stopped environment
+    is a normal state, so such a plan counts as no change.
+    """
+    if managed_changes(plan.get("resource_changes", [])):
+        return True
+    outputs = {name for name, change in (plan.get("output_changes") or {}).items()
+               if change.get("actions", ["no-op"]) != ["no-op"]}
+    return bool(outputs - RUN_STATE_OUTPUTS)
 
 
 def write_manifest(out_dir: Path, plans: Sequence[EnvironmentPlan]) -> Path:

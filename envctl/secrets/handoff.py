@@ -5,11 +5,10 @@ that Vault has response-wrapped: the wrapping token can be unwrapped once, expir
 minutes, and the secret id inside works for one login only. It never passes through Terraform,
 so it is in no stack, plan or state, and user data never holds it.
 
-NOTE: envctl does not deliver the handoff to a real box yet. The intended delivery is over SSH
-(or EC2 Instance Connect) right after apply, into /run/envctl/secrets-handoff.json, where the
-boot's fetcher waits for it:
-`envctl secrets handoff ENV | ssh HOST 'sudo install -D -m 0600 /dev/stdin
-/run/envctl/secrets-handoff.json'`. AWS IAM auth, which needs no delivery, is not supported.
+`envctl secrets deliver ENV` sends it over SSH, after apply, into /run/envctl on the box
+(root-only, in memory), where the boot's fetcher waits for it.
+
+NOTE: AWS IAM auth, which would need no delivery, is not supported.
 """
 
 from __future__ import annotations
@@ -32,6 +31,12 @@ HANDOFF_VERSION = 1
 HANDOFF_TTL_S = 900
 # The path on the box where the boot's fetcher waits for the handoff.
 BOX_HANDOFF_PATH = "/run/envctl/secrets-handoff.json"
+# Run on the box by `envctl secrets deliver` with the handoff on stdin. The file appears under
+# its final name only when complete (mv within one folder), readable by root alone.
+BOX_INSTALL_COMMAND = (
+    "sudo sh -c 'umask 077 && mkdir -p /run/envctl && "
+    f"cat >{BOX_HANDOFF_PATH}.partial && mv -f {BOX_HANDOFF_PATH}.partial {BOX_HANDOFF_PATH}'"
+)
 
 
 def issue_handoff(vault: Vault, spec: EnvironmentSpec,

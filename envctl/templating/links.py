@@ -7,7 +7,9 @@ digits of the SHA-256 of "v1/NAME/" followed by the compressed bytes. Importing 
 The checksum catches a link that was cut short or changed by accident. It is no signature:
 anyone can build a valid link, so importing validates the template and the user should read
 its setup script before applying it. Templates hold secret names only, never values, and the
-user's personal settings live outside the project, so neither can travel in a link.
+user's personal settings live outside the project, so neither can travel in a link. Sharing
+also rejects a template whose text contains a token in a known format, such as one pasted
+into a setup script.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import zlib
 from dataclasses import dataclass
 
 from envctl.errors import EnvctlError
+from envctl.review.redact import TOKEN_PATTERNS, URL_CREDENTIALS
 from envctl.templating.catalog import check_name, parse_template
 
 SCHEME = "envctl://template/"
@@ -41,6 +44,10 @@ class InvalidLink(EnvctlError):
     """A share link that cannot be imported: not a link, damaged, cut short or too large."""
 
 
+class SecretInTemplate(EnvctlError):
+    """A template whose text contains what looks like a secret value, so it is not shared."""
+
+
 @dataclass(frozen=True)
 class SharedTemplate:
     """A template as a link carries it: the name and the file's exact text."""
@@ -50,9 +57,14 @@ class SharedTemplate:
 
 
 def share_link(name: str, text: str) -> str:
-    """Encode a template file's text as a link; raise InvalidLink when it is over the caps."""
+    """Encode a template file's text as a link.
+
+    Raises InvalidLink when the text or the link is over its cap, and SecretInTemplate when
+    the text contains a token.
+    """
     check_name(name)
     parse_template(text, f"{name}.yaml")
+    check_no_secret(name, text)
     data = text.encode("utf-8")
     if len(data) > MAX_TEMPLATE_BYTES:
         raise InvalidLink(f"template {name} is {len(data)} bytes, over the "
@@ -95,6 +107,22 @@ def read_link(link: str) -> SharedTemplate:
     text = _inflated(body, name)
     parse_template(text, f"link:{name}.yaml")
     return SharedTemplate(name, text)
+
+
+def check_no_secret(name: str, text: str) -> None:
+    """Raise SecretInTemplate when a line contains a known token format or URL credentials.
+
+    Only formats with a fixed prefix count (such as hf_, ghp_, AKIA, a private key header),
+    so that a setup script's hashes and variable references pass. The message names the line
+    and never repeats the value.
+    """
+    patterns = [*TOKEN_PATTERNS, URL_CREDENTIALS]
+    for number, line in enumerate(text.splitlines(), start=1):
+        if any(pattern.search(line) for pattern in patterns):
+            raise SecretInTemplate(
+                f"template {name} line {number} looks like it contains a secret value, and a "
+                "link would carry it to everyone who sees it; move the value to Vault, list "
+                "its name under secrets:, and share again")
 
 
 def _checksum(name: str, body: bytes) -> str:

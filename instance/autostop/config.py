@@ -60,16 +60,24 @@ DEFAULT_CONFIG: dict[str, Any] = {
 
 
 def autostop_config(spec: EnvironmentSpec) -> dict[str, Any]:
-    """Return the agent configuration for SPEC: its idle time and every signal on.
+    """Return the agent configuration for SPEC: its idle time, signals and pre-stop hook.
 
-    The thresholds are the agent's defaults: GPU 10 %, load 0.5 per core, ports 8888 and 6006.
-    A null autostop_minutes keeps the agent logging decisions without ever stopping the box.
+    The signals are those autostop.signals lists, or all of them, with the agent's default
+    thresholds: GPU 10 %, load 0.5 per core, ports 8888 and 6006. A null autostop_minutes
+    keeps the agent logging decisions without ever stopping the box.
     """
-    # NOTE: the definition format has no autostop.signals or pre-stop hook yet, so every
-    # environment gets the default signals and no hook.
     config = copy.deepcopy(DEFAULT_CONFIG)
     config["idle_minutes"] = spec.autostop_minutes
     config["signals"]["heartbeat"]["paths"].append(f"{spec.volume.mount_path}/.envctl/heartbeat")
+    chosen = spec.autostop.signals if spec.autostop else None
+    if chosen is not None:
+        # The agent treats a signal missing from "signals" as off.
+        config["signals"] = {name: settings for name, settings in config["signals"].items()
+                             if name in chosen}
+    hook = spec.autostop.pre_stop if spec.autostop else None
+    if hook is not None:
+        config["pre_stop"] = {"command": hook.command, "timeout_seconds": hook.timeout_seconds,
+                              "user": hook.user}
     return config
 
 

@@ -4,12 +4,14 @@
 # not on a stop and start of the same instance. Run it again by hand, as root, to retry.
 #
 # Steps, in order: arm the autostop timer (before anything that can fail for long), mount the
-# data volume, move home and workspace onto it, then, under a keep-alive lease, clone the
-# repositories, run the shared setup and the owner's personal layer (dotfiles, personal setup). A failed step is recorded in
-# /var/lib/envctl/status and the box stays up: nothing here reboots.
+# data volume, move home and workspace onto it, then, under a keep-alive lease, fetch the
+# secrets from Vault, clone the repositories, run the shared setup and the owner's personal
+# layer (dotfiles, personal setup). A failed step is recorded in /var/lib/envctl/status and the
+# box stays up: nothing here reboots.
 #
 # Environment: VOLUME_ID and DEVICE_NAME come from the user data; ENVCTL_ROOT and ENVCTL_USER
-# override paths and the user for tests.
+# override paths and the user for tests; ENVCTL_SECRETS_WAIT_SECONDS (default 900) is how long
+# the secrets step waits for the handoff.
 set -uo pipefail
 
 lib=$(cd -- "$(dirname -- "$0")" && pwd)
@@ -170,6 +172,19 @@ install_dotfiles() {
     log "the dotfiles repository has no install script; cloned it only"
 }
 
+# The fetcher is in the payload only when the environment names secrets. It waits for the
+# handoff (a wrapped, single-use Vault secret id) that envctl delivers over SSH after apply, so
+# the secret id is never in the user data or the Terraform state. It writes the env file and
+# the secret files into the home as the user, before the setup scripts that load them.
+SECRETS_WAIT_SECONDS=${ENVCTL_SECRETS_WAIT_SECONDS:-900}
+HANDOFF_FILE="$ENVCTL_ROOT/run/envctl/secrets-handoff.json"
+
+# shellcheck disable=SC2329  # called through step
+fetch_secrets() {
+    python3 "$lib/secrets/fetch.py" "$HANDOFF_FILE" --home="$ENVCTL_ROOT$(user_home)" \
+        --owner="$ENVCTL_USER" --wait="$SECRETS_WAIT_SECONDS"
+}
+
 prepare_log_dir() {
     mkdir -p -- "$LOG_DIR"
     chmod 0755 -- "$ENVCTL_ROOT$MOUNT_PATH/.envctl" "$LOG_DIR"
@@ -189,6 +204,9 @@ main() {
     step home "$lib/prepare-home.sh" || finish
     prepare_log_dir
     hold_setup_lease
+    if [ -f "$lib/secrets/fetch.py" ]; then
+        step secrets fetch_secrets
+    fi
     step repos "$lib/clone-repos.sh" "$ENVCTL_WORKSPACE" "$data/repos.list"
     if [ -f "$data/setup" ]; then
         step setup "$lib/run-setup.sh" setup "$data/setup" "$ENVCTL_WORKSPACE" "$LOG_DIR/setup.log"

@@ -41,17 +41,23 @@ def write(path, text):
     os.replace(partial, path)
 
 
-def main(source, home="", owner="", wait="0"):
-    deadline = time.time() + float(wait)
-    while not os.path.exists(source) and time.time() < deadline:
+def read_handoff(source, deadline):
+    # Until the deadline, a missing file or text that is not JSON yet (a delivery still
+    # writing it) is read again.
+    while True:
+        try:
+            with open(source) as stream:
+                h = json.load(stream)
+            os.unlink(source)
+            return h
+        except (OSError, ValueError) as error:
+            if time.time() >= deadline:
+                fail(f"cannot read the handoff: {error}")
         time.sleep(2)
-    try:
-        with open(source) as stream:
-            h = json.load(stream)
-        os.unlink(source)
-    except (OSError, ValueError) as error:
-        fail(f"cannot read the handoff: {error}")
 
+
+def main(source, home="", owner="", wait="0"):
+    h = read_handoff(source, time.time() + float(wait))
     secret_id = call(h, UNWRAP, h["wrapped_secret_id"], {})["data"]["secret_id"]
     login = {"role_id": h["role_id"], "secret_id": secret_id}
     token = call(h, h["login_path"], "", login)["auth"]["client_token"]

@@ -1,8 +1,8 @@
 """Snapshot, list, restore, clone and destroy with a final snapshot, end to end on the sandbox.
 
 One environment is applied once per module and then snapshotted, restored and destroyed in
-that order, through the CLI; a clone of it is applied too. Cost: four applies on moto, about
-three minutes.
+that order, through the CLI. Two copies made by `envctl create --clone` and `--from-snapshot`
+are applied too. Cost: four rounds of applies on moto, about four minutes.
 """
 
 from __future__ import annotations
@@ -36,11 +36,18 @@ def applied(tmp_path_factory, sandbox):
     return workspace, results[0].outputs["volume_id"]
 
 
-def envctl(workspace, *args, exit_code=0):
+def envctl(workspace, *args, exit_code=0, env=None):
     result = CliRunner().invoke(cli, ["--project", str(workspace.project.root), *args],
-                                env=workspace.env)
+                                env=env or workspace.env)
     assert result.exit_code == exit_code, result.stderr
     return result
+
+
+def settings_env(workspace, folder, name="bob"):
+    """Write a user settings file under folder; return the CLI environment that reads it."""
+    (folder / "envctl").mkdir(exist_ok=True)
+    (folder / "envctl" / "config.yaml").write_text(f"name: {name}\n")
+    return {**workspace.env, "XDG_CONFIG_HOME": str(folder)}
 
 
 def volume(workspace, volume_id):
@@ -140,41 +147,97 @@ def test_plan_after_restore_has_no_changes(applied, restored):
     assert result.stdout.strip() == "backup-box: no changes"
 
 
-def test_clone_starts_from_fresh_snapshot(applied, restored):
-    from envctl.backups.clone import clone_environment
+@pytest.fixture(scope="module")
+def copies(tmp_path_factory, applied, restored):
+    """`envctl create --clone` and `--from-snapshot` as bob, then both copies applied."""
     from envctl.planning.run import apply_plans, plan_environments
 
     workspace, _ = applied
+    snapshot_id, _ = restored
+    as_bob = settings_env(workspace, tmp_path_factory.mktemp("xdg"))
+    cloned = envctl(workspace, "--output", "json", "create", "backup-copy", "--clone",
+                    "backup-box", "--sandbox", env=as_bob)
+    copied = envctl(workspace, "--output", "json", "create", "backup-teammate",
+                    "--from-snapshot", snapshot_id, "--sandbox", env=as_bob)
     workspace.project = load_project(workspace.project.root)
+    specs = [workspace.project.environment(name) for name in ("backup-copy", "backup-teammate")]
+    results = apply_plans(workspace, plan_environments(workspace, specs, workspace.plans_dir))
+    volumes = {result.environment: result.outputs["volume_id"] for result in results}
+    return json.loads(cloned.stdout), cloned.stderr, json.loads(copied.stdout), volumes
 
-    created = clone_environment(workspace, "backup-box", "backup-copy", owner="bob")
+
+def test_clone_starts_from_fresh_snapshot(applied, restored, copies):
+    workspace, _ = applied
+    restored_snapshot, _ = restored
+    cloned, progress, _, volumes = copies
     spec = workspace.project.environment("backup-copy")
-    outputs = apply_plans(workspace, plan_environments(workspace, [spec],
-                                                       workspace.plans_dir))[0].outputs
+    listed = json.loads(envctl(workspace, "--output", "json", "snapshots", "backup-box",
+                               "--sandbox").stdout)
+    clone_snapshot = next(item for item in listed
+                          if item["snapshot_id"] == cloned["snapshot_id"])
 
-    assert created.copied_from == "backup-box"
-    assert created.snapshot.kind == "clone"
+    assert cloned["copied_from"] == "backup-box"
+    assert cloned["owner"] == "bob"
+    assert cloned["id"] == spec.id
+    assert f"{cloned['snapshot_id']}: 100%" in progress
+    assert cloned["snapshot_id"] != restored_snapshot
+    assert clone_snapshot["kind"] == "clone"
     assert spec.id != "env-b4c0ffee"
     assert spec.owner == "bob"
-    assert spec.volume.snapshot_id == created.snapshot.snapshot_id
-    assert volume(workspace, outputs["volume_id"])["SnapshotId"] == created.snapshot.snapshot_id
-    assert "# A CPU box whose data volume is backed up." in created.path.read_text()
+    assert spec.volume.snapshot_id == cloned["snapshot_id"]
+    assert volume(workspace, volumes["backup-copy"])["SnapshotId"] == cloned["snapshot_id"]
+    assert "# A CPU box whose data volume is backed up." in spec.source.read_text()
 
 
-def test_from_snapshot_copies_source_definition(applied, restored):
-    from envctl.backups.clone import environment_from_snapshot
-
+def test_from_snapshot_copies_source_definition(applied, restored, copies):
     workspace, _ = applied
     snapshot_id, _ = restored
-    workspace.project = load_project(workspace.project.root)
-
-    created = environment_from_snapshot(workspace, "backup-teammate", snapshot_id)
+    _, _, copied, volumes = copies
     spec = workspace.project.environment("backup-teammate")
 
-    assert created.copied_from == "backup-box"
+    assert copied["copied_from"] == "backup-box"
+    assert copied["snapshot_id"] == snapshot_id
+    assert spec.owner == "bob"
+    assert spec.id not in ("env-b4c0ffee", workspace.project.environment("backup-copy").id)
     assert spec.volume.snapshot_id == snapshot_id
     assert spec.volume.size_gb == 20
     assert spec.backup is not None
+    assert volume(workspace, volumes["backup-teammate"])["SnapshotId"] == snapshot_id
+
+
+def test_from_unknown_snapshot_writes_nothing(applied, tmp_path):
+    workspace, _ = applied
+    target = workspace.project.root / "environments" / "backup-nowhere.yaml"
+
+    result = envctl(workspace, "create", "backup-nowhere", "--from-snapshot",
+                    "snap-0123456789abcdef0", "--sandbox", exit_code=1,
+                    env=settings_env(workspace, tmp_path))
+
+    assert result.stderr.strip() == ("error: snapshot snap-0123456789abcdef0 not found in "
+                                     "us-east-1; list them with `envctl snapshots ENV`")
+    assert not target.exists()
+
+
+@pytest.mark.parametrize("tags,words", [
+    ([{"Key": "envctl:environment-id", "Value": "env-0000ffff"}],
+     "was taken from environment env-0000ffff, which this project does not define"),
+    ([], "has no envctl:environment-id tag, so there is no definition to copy"),
+])
+def test_from_foreign_snapshot_names_fix(applied, tmp_path, tags, words):
+    workspace, _ = applied
+    ec2 = workspace.client("ec2", "us-east-1")
+    source = ec2.create_volume(AvailabilityZone="us-east-1a", Size=1)["VolumeId"]
+    arguments = {"TagSpecifications": [{"ResourceType": "snapshot", "Tags": tags}]} if tags else {}
+    snapshot_id = ec2.create_snapshot(VolumeId=source, **arguments)["SnapshotId"]
+    target = workspace.project.root / "environments" / "backup-foreign.yaml"
+
+    result = envctl(workspace, "create", "backup-foreign", "--from-snapshot", snapshot_id,
+                    "--sandbox", exit_code=1, env=settings_env(workspace, tmp_path))
+
+    assert f"error: snapshot {snapshot_id} {words}" in result.stderr
+    assert f"write {target} yourself, with volume.snapshot_id: {snapshot_id}" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert not target.exists()
 
 
 def test_destroy_takes_final_snapshot(applied, restored):

@@ -24,7 +24,8 @@ MANAGED_POLICY = "arn:aws:iam::aws:policy/service-role/AWSDataLifecycleManagerSe
 
 @pytest.fixture(scope="module")
 def policy_stack(tmp_path_factory, sandbox):
-    """The backup box's stack with the policy forced in, initialized, validated and planned."""
+    """The backup box's stack with the policy forced in, initialized, validated and planned,
+    and its runner."""
     from envctl.cdk.app import synth
     from envctl.cdk.stack import StackOptions
     from envctl.planning.plans import pin_images
@@ -46,7 +47,7 @@ def policy_stack(tmp_path_factory, sandbox):
     runner.init()
     runner.validate()
     outcome = runner.plan(root / "backup-box.tfplan")
-    return workspace, spec, folder, outcome
+    return workspace, spec, folder, outcome, runner
 
 
 def change_of(plan, address):
@@ -56,15 +57,23 @@ def change_of(plan, address):
 
 
 def test_policy_validates_on_provider_3_39(policy_stack):
-    _, _, folder, _ = policy_stack
+    _, _, folder, _, runner = policy_stack
 
     lock = (folder / ".terraform.lock.hcl").read_text()
+    result = runner.engine.run(["validate", "-json", "-no-color"], folder, runner.child_env())
+    report = json.loads(result.stdout)
 
     assert 'version     = "3.39.0"' in lock
+    assert result.returncode == 0, result.stderr
+    assert report["valid"] is True
+    assert report["error_count"] == 0
+    assert report["diagnostics"] == []
+    stack = json.loads((folder / "cdk.tf.json").read_text())
+    assert "backup_policy" in stack["resource"]["aws_dlm_lifecycle_policy"]
 
 
 def test_plan_creates_policy_as_intended(policy_stack):
-    _, _, _, outcome = policy_stack
+    _, _, _, outcome, _ = policy_stack
     change = change_of(outcome.plan, POLICY)
     after = change["after"]
     details = after["policy_details"][0]
@@ -85,7 +94,7 @@ def test_plan_creates_policy_as_intended(policy_stack):
 
 
 def test_plan_creates_role_for_dlm(policy_stack):
-    _, _, _, outcome = policy_stack
+    _, _, _, outcome, _ = policy_stack
 
     role = change_of(outcome.plan, "aws_iam_role.backup_role")["after"]
     attachment = change_of(outcome.plan, "aws_iam_role_policy_attachment.backup_role_policy")
@@ -100,7 +109,7 @@ def test_plan_creates_role_for_dlm(policy_stack):
 def test_plan_summary_shows_schedule(policy_stack):
     from envctl.planning.plans import summarize
 
-    _, spec, folder, outcome = policy_stack
+    _, spec, folder, outcome, _ = policy_stack
 
     plan = summarize(spec, folder, outcome.plan_file, outcome.plan, outcome.has_changes)
 
@@ -112,7 +121,7 @@ def test_plan_summary_shows_schedule(policy_stack):
 def test_sandbox_plan_leaves_policy_out_and_says_so(policy_stack):
     from envctl.planning.run import plan_environments
 
-    workspace, spec, _, _ = policy_stack
+    workspace, spec, _, _, _ = policy_stack
 
     plan = plan_environments(workspace, [spec], workspace.project.root / "plans")[0]
 

@@ -25,4 +25,22 @@ def copy_examples(target: Path, settings: str | None = None) -> Path:
 
 
 def workspace_for(root: Path, sandbox) -> Workspace:  # type: ignore[no-untyped-def]
+    """Open the project on the session's sandbox, recorded under root so that the CLI run
+    with --sandbox there finds the same servers."""
+    from envctl.sandbox.record import write_record
+
+    write_record(root, sandbox)
     return open_workspace(load_project(root), sandbox=True, running=sandbox, parallelism=4)
+
+
+def store_example_secrets(workspace: Workspace) -> None:
+    """Store a stand-in value for every secret the examples name, so plans pass the check
+    that each named secret exists in Vault."""
+    from envctl.secrets.scopes import locations
+    from envctl.secrets.store import put_secret
+    from envctl.secrets.vault import open_vault
+
+    vault = open_vault(workspace, "the examples name secrets")
+    for spec in workspace.project.environments:
+        for location in locations(spec):
+            put_secret(vault, location.scope, location.name, f"e2e-stand-in-{location.name}")

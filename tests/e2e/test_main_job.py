@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from e2e_support import copy_examples, workspace_for
+from e2e_support import copy_examples, store_example_secrets, workspace_for
 
 from envctl.cli.main import cli
 from envctl.definitions.editing import set_field
@@ -32,6 +32,7 @@ def applied(tmp_path_factory, sandbox):
     reset_cloud(sandbox)
     root = copy_examples(tmp_path_factory.mktemp("main") / "project")
     workspace = workspace_for(root, sandbox)
+    store_example_secrets(workspace)
     plans = plan_environments(workspace, workspace.project.environments, root / "plans")
     results = apply_plans(workspace, plans)
     return workspace, plans, results

@@ -28,12 +28,10 @@ def fake_root(tmp_path: Path) -> Iterator[Path]:
         unmount_under(tmp_path)
 
 
-@pytest.fixture
-def loop_device(tmp_path: Path) -> Iterator[str]:
-    """A blank 64 MiB block device backed by a sparse file, detached afterwards."""
+def attach_loop_device(image: Path) -> str:
+    """Attach a blank 64 MiB sparse file as a loop device; skip the test where that fails."""
     if os.geteuid() != 0:
         pytest.skip("loop devices and mounts need root")
-    image = tmp_path / "volume.img"
     with image.open("wb") as file:
         file.truncate(VOLUME_BYTES)
     result = subprocess.run(
@@ -41,7 +39,22 @@ def loop_device(tmp_path: Path) -> Iterator[str]:
     )
     if result.returncode != 0:
         pytest.skip(f"loop devices are unavailable here: {result.stderr.strip()}")
-    device = result.stdout.strip()
+    return result.stdout.strip()
+
+
+@pytest.fixture
+def loop_device(tmp_path: Path) -> Iterator[str]:
+    """A blank 64 MiB block device backed by a sparse file, detached afterwards."""
+    device = attach_loop_device(tmp_path / "volume.img")
+    yield device
+    unmount_under(tmp_path)
+    subprocess.run(["losetup", "--detach", device], check=True)
+
+
+@pytest.fixture
+def other_loop_device(tmp_path: Path) -> Iterator[str]:
+    """A second blank block device, for another volume attached to the same instance."""
+    device = attach_loop_device(tmp_path / "other-volume.img")
     yield device
     unmount_under(tmp_path)
     subprocess.run(["losetup", "--detach", device], check=True)

@@ -16,6 +16,8 @@ SCRIPTS = Path(__file__).resolve().parents[2] / "instance" / "scripts"
 VOLUME_ID = "vol-0123456789abcdef0"
 BY_ID_LINK = "nvme-Amazon_Elastic_Block_Store_vol0123456789abcdef0"
 USER = getpass.getuser()
+# A spec that names secrets carries the fetcher, and its boot waits for a handoff.
+HF_TOKEN = (SecretRef.model_validate({"name": "HF_TOKEN"}),)
 
 
 def make_spec(**fields: Any) -> EnvironmentSpec:
@@ -36,7 +38,7 @@ def make_spec(**fields: Any) -> EnvironmentSpec:
         "repos": (),
         "setup": None,
         "autostop_minutes": None,
-        "secrets": (SecretRef.model_validate({"name": "HF_TOKEN"}),),
+        "secrets": (),
         "tags": {"team": "vision"},
         "source": Path("environments/sd-box.yaml"),
     }

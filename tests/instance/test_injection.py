@@ -62,6 +62,7 @@ def nasty_origin(tmp_path: Path) -> Path:
 def nasty_spec(origin: Path) -> EnvironmentSpec:
     return make_spec(
         name="sd-box" + ANYWHERE,
+        owner="alice" + ANYWHERE,
         repos=(
             repo(origin, BRANCH, DIRECTORY),
             repo(origin, "main", "plain"),
@@ -106,6 +107,7 @@ def test_fields_arrive_byte_for_byte(
     assert dotfiles[:3] == [str(origin).encode(), BRANCH.encode(), b".dotfiles"]
     facts = json.loads((lib / "data/environment.json").read_text())
     assert facts["name"] == spec.name
+    assert facts["owner"] == spec.owner
     assert facts["tags"] == spec.tags
     assert markers_created(tmp_path) == []
 

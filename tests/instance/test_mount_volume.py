@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import os
+import stat
 import subprocess
+import time
 from pathlib import Path
 
-from instance_support import BY_ID_LINK, VOLUME_ID, run_script, script_env
+from instance_support import BY_ID_LINK, SCRIPTS, VOLUME_ID, run_script, script_env
+
+# Another EBS volume on the same instance, such as the root volume.
+OTHER_BY_ID_LINK = "nvme-Amazon_Elastic_Block_Store_vol0fedcba9876543210"
+# The NVMe serial number of the data volume: its id without the dash.
+SERIAL = VOLUME_ID.replace("-", "").encode()
 
 
 def link_by_id(root: Path, device: str) -> None:
@@ -13,6 +21,39 @@ def link_by_id(root: Path, device: str) -> None:
     by_id = root / "dev/disk/by-id"
     by_id.mkdir(parents=True)
     (by_id / BY_ID_LINK).symlink_to(device)
+
+
+def device_node(root: Path, name: str, device: str) -> Path:
+    """Create root/dev/NAME as a block device node for the same device as DEVICE."""
+    node = root / "dev" / name
+    node.parent.mkdir(parents=True, exist_ok=True)
+    number = os.stat(device).st_rdev
+    os.mknod(node, 0o660 | stat.S_IFBLK, os.makedev(os.major(number), os.minor(number)))
+    return node
+
+
+def link_like_nitro(root: Path, data_device: str, other_device: str) -> Path:
+    """Lay out /dev as udev does on a Nitro instance with two EBS volumes; return the data
+    volume's device node.
+
+    The volumes are NVMe devices, and /dev/disk/by-id contains relative links to them: one
+    named by the volume id without its dash, one with an -ns-1 suffix, one by the NVMe WWID
+    (vendor id, serial and model in hex), and one per partition of the root volume.
+    """
+    data = device_node(root, "nvme1n1", data_device)
+    device_node(root, "nvme0n1", other_device)
+    by_id = root / "dev/disk/by-id"
+    by_id.mkdir(parents=True)
+    links = {
+        BY_ID_LINK: "nvme1n1",
+        f"{BY_ID_LINK}-ns-1": "nvme1n1",
+        f"nvme-nvme.1d0f-{SERIAL.hex()}-{b'Amazon Elastic Block Store'.hex()}-00000001": "nvme1n1",
+        OTHER_BY_ID_LINK: "nvme0n1",
+        f"{OTHER_BY_ID_LINK}-part1": "nvme0n1p1",
+    }
+    for name, target in links.items():
+        (by_id / name).symlink_to(f"../../{target}")
+    return data
 
 
 def mount_volume(root: Path, **overrides: str) -> subprocess.CompletedProcess[str]:
@@ -137,3 +178,38 @@ class TestMountVolume:
         assert result.returncode == 1
         assert "is not an EBS volume id" in result.stderr
         assert not (fake_root / "data").exists()
+
+    def test_nitro_by_id_link_chosen(
+        self, fake_root: Path, loop_device: str, other_loop_device: str
+    ):
+        subprocess.run(["mkfs.ext4", "-q", other_loop_device], check=True)
+        other_uuid = probe(other_loop_device, "UUID")
+        data = link_like_nitro(fake_root, loop_device, other_loop_device)
+
+        result = mount_volume(fake_root, DEVICE_NAME="/dev/sdf")
+
+        assert result.returncode == 0, result.stderr
+        assert f"volume {VOLUME_ID} is {data}" in result.stdout
+        assert mount_source(fake_root / "data") == str(data)
+        assert probe(loop_device, "LABEL") == "envctl-data"
+        assert probe(other_loop_device, "UUID") == other_uuid
+        assert probe(other_loop_device, "LABEL") == ""
+
+    def test_waits_for_late_attachment(self, fake_root: Path, loop_device: str):
+        env = script_env(
+            fake_root, VOLUME_ID=VOLUME_ID, MOUNT_PATH="/data", ENVCTL_DEVICE_WAIT_SECONDS="60"
+        )
+        process = subprocess.Popen(
+            [str(SCRIPTS / "mount-volume.sh")], env=env, stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE, text=True,
+        )
+        # The script polls every 2 s. The link appears after the script started looking.
+        time.sleep(3)
+        assert process.poll() is None
+        link_by_id(fake_root, loop_device)
+
+        stdout, stderr = process.communicate(timeout=60)
+
+        assert process.returncode == 0, stderr
+        assert mount_source(fake_root / "data") == loop_device
+        assert f"volume {VOLUME_ID} is {loop_device}" in stdout

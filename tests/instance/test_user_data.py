@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from instance_support import SCRIPTS, VOLUME_ID, make_spec, repo, unpack
+from instance_support import HF_TOKEN, SCRIPTS, VOLUME_ID, make_spec, repo, unpack
 
 from envctl.definitions.models import VolumeSpec
 from envctl.instance import PersonalLayer, UserDataError, payload, render_user_data
@@ -23,7 +23,8 @@ from envctl.instance.payload import minify_python, minify_shell
 from envctl.instance.userdata import USER_DATA_LIMIT, final_size
 
 TERRAFORM_VOLUME_ID = "${aws_ebs_volume.data_volume.id}"
-# Bytes kept free below EC2's limit with autostop on and the largest setup the tests allow for.
+# Bytes kept free below EC2's limit with autostop on, the secret fetcher packed and the largest
+# setup the tests allow for.
 SIZE_MARGIN = 1024
 
 
@@ -108,7 +109,9 @@ class TestRender:
     def test_environment_facts_have_secret_names_only(
         self, fake_root: Path, stand_in_agent: bytes
     ):
-        spec = make_spec(tags={"team": "vision", "cost-center": "42"}, autostop_minutes=45)
+        spec = make_spec(
+            tags={"team": "vision", "cost-center": "42"}, autostop_minutes=45, secrets=HF_TOKEN
+        )
 
         lib = unpack(render_user_data(spec, volume_id=VOLUME_ID), fake_root)
 
@@ -192,7 +195,7 @@ class TestAutostop:
         assert "set autostop.idle_minutes: null" in str(error.value)
 
     def test_packaged_agent_fits_user_data(self):
-        spec = make_spec(autostop_minutes=60)
+        spec = make_spec(autostop_minutes=60, secrets=HF_TOKEN)
 
         user_data = render_user_data(spec, volume_id=VOLUME_ID)
 
@@ -200,7 +203,7 @@ class TestAutostop:
 
     def test_agent_and_setup_fit_with_margin(self, fake_root: Path):
         setup = _realistic_setup(1536)
-        spec = make_spec(autostop_minutes=60, setup=setup)
+        spec = make_spec(autostop_minutes=60, setup=setup, secrets=HF_TOKEN)
 
         user_data = render_user_data(spec, volume_id=TERRAFORM_VOLUME_ID)
 

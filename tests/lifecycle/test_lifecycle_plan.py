@@ -54,13 +54,18 @@ def test_out_of_band_stop_plans_no_change(applied, sandbox, monkeypatch):
     workspace, instance_id = applied
     start(workspace, NAME)
     ec2_client(sandbox).stop_instances(InstanceIds=[instance_id])
+    base = ["--project", str(workspace.project.root)]
 
+    planned = CliRunner().invoke(cli, [*base, "plan", NAME, "--sandbox", "--detailed-exitcode"])
     plan = plan_again(workspace)
     apply_plans(workspace, [plan])
 
-    # NOTE: has_changes is not asserted. The stack's public_ip output changes when a box stops
-    # (AWS releases the address), and Terraform's -detailed-exitcode counts an output change.
+    assert planned.exit_code == 0, planned.stderr
+    assert f"{NAME}: no changes" in planned.stdout
+    assert "Everything is up to date." in planned.stderr
+    # The stopped box's public_ip output changes, but that alone is nothing to apply.
     assert plan.changes == ()
+    assert not plan.has_changes
     assert describe(sandbox, instance_id)["State"]["Name"] == "stopped"
 
 
@@ -73,6 +78,7 @@ def test_envctl_stop_plans_no_change(applied, sandbox, monkeypatch):
     plan = plan_again(workspace)
 
     assert plan.changes == ()
+    assert not plan.has_changes
     assert describe(sandbox, instance_id)["State"]["Name"] == "stopped"
 
 

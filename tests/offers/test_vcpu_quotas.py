@@ -14,8 +14,10 @@ from pathlib import Path
 import boto3
 import pytest
 from capacity_proxy import CapacityProxy
+from click.testing import CliRunner
 
 from envctl.capacity import choose_instance_types, start_with_fallback
+from envctl.cli.main import cli
 from envctl.definitions.loader import load_project
 from envctl.planning.impact import DataImpact
 from envctl.planning.plans import EnvironmentPlan
@@ -37,6 +39,7 @@ from envctl.quotas import (
     quota_for,
     quota_value,
 )
+from envctl.sandbox.record import write_record
 from envctl.workspace import Workspace, open_workspace
 
 ENVIRONMENT_ID = "env-0c0ffee1"
@@ -264,3 +267,55 @@ def test_start_falls_back_to_listed_type(tmp_path, fresh_cloud):
     direct = open_workspace(load_project(root), sandbox=True, running=fresh_cloud)
     (planned,) = choose_instance_types(direct, direct.project.environments)
     assert planned.instance_type == "g6.xlarge"
+
+
+def start_cli(root, sandbox, *args):
+    """Run `envctl start gpu` in root against the sandbox, as a user would."""
+    write_record(root, sandbox)
+    return CliRunner().invoke(cli, ["--project", str(root), "start", "gpu", "--sandbox", *args])
+
+
+def state_of(sandbox, instance_id):
+    instance = ec2_of(sandbox).describe_instances(InstanceIds=[instance_id])
+    described = instance["Reservations"][0]["Instances"][0]
+    return described["State"]["Name"], described["InstanceType"]
+
+
+def test_start_cli_checks_quota_first(tmp_path, fresh_cloud):
+    (instance_id,) = run(fresh_cloud, "g5.xlarge", environment_id=ENVIRONMENT_ID)
+    ec2_of(fresh_cloud).stop_instances(InstanceIds=[instance_id])
+    run(fresh_cloud, "g5.48xlarge", count=2)
+
+    result = start_cli(write_project(tmp_path), fresh_cloud)
+
+    assert result.exit_code == 1
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert "gpu (g5.xlarge) needs 4 vCPUs" in result.stderr
+    assert "(L-DB2E81BA)" in result.stderr
+    assert "--desired-value 388" in result.stderr
+    assert state_of(fresh_cloud, instance_id) == ("stopped", "g5.xlarge")
+
+
+def test_start_cli_checks_requested_type(tmp_path, fresh_cloud):
+    (instance_id,) = run(fresh_cloud, "g5.xlarge", environment_id=ENVIRONMENT_ID)
+    ec2_of(fresh_cloud).stop_instances(InstanceIds=[instance_id])
+    run(fresh_cloud, "g5.48xlarge")
+    run(fresh_cloud, "g5.24xlarge")
+
+    result = start_cli(write_project(tmp_path), fresh_cloud, "--type", "g5.48xlarge")
+
+    assert result.exit_code == 1
+    assert "gpu (g5.48xlarge) needs 192 vCPUs" in result.stderr
+    assert "which is 384 with 288 already running; request 480 or more" in result.stderr
+    assert state_of(fresh_cloud, instance_id) == ("stopped", "g5.xlarge")
+
+
+def test_start_cli_under_quota_starts(tmp_path, fresh_cloud):
+    (instance_id,) = run(fresh_cloud, "g5.xlarge", environment_id=ENVIRONMENT_ID)
+    ec2_of(fresh_cloud).stop_instances(InstanceIds=[instance_id])
+    run(fresh_cloud, "g5.48xlarge")
+
+    result = start_cli(write_project(tmp_path), fresh_cloud)
+
+    assert result.exit_code == 0, result.stderr
+    assert state_of(fresh_cloud, instance_id) == ("running", "g5.xlarge")

@@ -135,6 +135,20 @@ def test_canary_reaches_plan_but_never_the_comment(planned):
         assert SETUP_CANARY not in text
 
 
+def test_canary_never_in_json_output(planned):
+    root, _result, _review = planned
+
+    result = CliRunner().invoke(cli, ["--project", str(root), "plan", "--changed-since", "main",
+                                      "--format", "json", "--out", str(root / "plans-json"),
+                                      "--sandbox"])
+
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["totals"]["environments"] == 2
+    assert TAG_CANARY in (root / "plans-json" / "python-cpu.plan.json").read_text()
+    assert TAG_CANARY not in result.stdout
+    assert SETUP_CANARY not in result.stdout
+
+
 def test_failing_policy_exits_one_after_the_comment(planned):
     root, _result, _review = planned
     settings = root / "envctl.yaml"

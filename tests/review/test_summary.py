@@ -11,7 +11,8 @@ import pytest
 from envctl.definitions.models import SecretRef
 from envctl.planning.impact import DataImpact
 from envctl.planning.plans import EnvironmentPlan
-from envctl.review.cost import CostEstimate
+from envctl.prices import PRICES_DATE
+from envctl.review.cost import CostEstimate, ebs_catalog
 from envctl.review.markdown import COMMENT_MARKER, GITHUB_COMMENT_LIMIT, render_markdown
 from envctl.review.policy import POLICIES, PolicyResult
 from envctl.review.report import EnvironmentReview, Review
@@ -226,3 +227,15 @@ def test_json_totals():
     assert totals["policy_failures"] == 1
     assert totals["data_loss"] == 0
     assert totals["monthly_usd_before"] == pytest.approx(2 * (1.006 * 189 + 24))
+
+
+def test_comment_and_json_show_catalog_dates():
+    review = Review((review_of("sd-box", 1),), "plans")
+
+    text = render_markdown(review)
+    prices = review.to_json()["prices"]
+
+    assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", PRICES_DATE)
+    assert f"EC2 of {PRICES_DATE}, EBS of {ebs_catalog()['date']}" in text
+    assert prices["ec2_date"] == PRICES_DATE
+    assert prices["ebs_date"] == ebs_catalog()["date"]

@@ -6,9 +6,10 @@ and sd-dreambooth (g5.xlarge) for the swaps and the zone move. The tests run in 
 each starts where the previous one left its environment. About seven minutes in all, mostly
 the provider waiting on volume attachments and instance stops.
 
-Labels are for hashicorp/aws 3.39.0, where a user_data change forces a new instance. envctl's
-user data carries the setup script, the name, the tags and the autostop minutes, so those
-edits replace the box (and its root disk) while the data volume stays.
+Labels are for hashicorp/aws 3.39.0, where a user_data_base64 change forces a new instance.
+envctl's user data (gzip-compressed, base64) carries the setup script, the name, the tags and
+the autostop settings, so those edits replace the box (and its root disk) while the data
+volume stays.
 """
 
 from __future__ import annotations
@@ -82,35 +83,55 @@ def edit(*keys: str, value: object) -> Callable[..., None]:
     return apply_edit
 
 
+# The reason a user data edit gives for replacing the box on provider 3.39.0.
+USER_DATA_REPLACES = "aws_instance.instance will be replaced (user_data_base64 forces replacement)"
+
+
 @dataclass(frozen=True)
 class Row:
-    """One edit and the label its plan must carry: (volume, root disk, box)."""
+    """One edit, the label its plan must carry (volume, root disk, box), and a reason in it.
+
+    A row that loses data is planned with allow_data_loss, the only way such a plan exists;
+    test_zone_edit_without_move_refused shows the refusal without it.
+    """
 
     edit: Callable[..., None]
     label: tuple[str, str, str]
+    reason: str | None = None
+    loses_data: bool = False
 
 
 ROWS = {
     # The image is pinned in the file, so a new release behind the parameter changes nothing.
     "new image release": Row(publish_next_image, ("kept", "kept", "untouched")),
-    "rename": Row(edit("name", value="python-dev"), ("kept", "replaced", "replaced")),
+    "rename": Row(edit("name", value="python-dev"), ("kept", "replaced", "replaced"),
+                  USER_DATA_REPLACES),
     "setup change": Row(edit("setup", value="#!/bin/sh\necho changed\n"),
-                        ("kept", "replaced", "replaced")),
-    "tag change": Row(edit("tags", "team", value="ml"), ("kept", "replaced", "replaced")),
+                        ("kept", "replaced", "replaced"), USER_DATA_REPLACES),
+    "tag change": Row(edit("tags", "team", value="ml"), ("kept", "replaced", "replaced"),
+                      USER_DATA_REPLACES),
     "ssh cidr change": Row(edit("network", "ssh_cidrs", value=["192.0.2.0/24"]),
                            ("kept", "kept", "untouched")),
     "autostop change": Row(edit("autostop", "idle_minutes", value=120),
-                           ("kept", "replaced", "replaced")),
+                           ("kept", "replaced", "replaced"), USER_DATA_REPLACES),
     "type change": Row(edit("instance", "type", value="t3.xlarge"),
-                       ("kept", "kept", "restarted")),
+                       ("kept", "kept", "restarted"),
+                       "aws_instance.instance will be updated in place (instance_type)"),
     "volume grow": Row(edit("volume", "size_gb", value=80),
-                       ("modified in place", "kept", "untouched")),
+                       ("modified in place", "kept", "untouched"),
+                       "aws_ebs_volume.data_volume will be updated in place (size)"),
     "gp2 to gp3": Row(edit("volume", "type", value="gp3"),
                       ("modified in place", "kept", "untouched")),
+    # A zone edit in the file cannot keep the volume; `envctl move` is the way that does.
+    "zone change": Row(edit("availability_zone", value="us-east-1b"),
+                       ("replaced", "replaced", "replaced"),
+                       "aws_ebs_volume.data_volume will be replaced (availability_zone forces "
+                       "replacement)", loses_data=True),
 }
 
 
-def plan_after(workspace, change: Callable[..., None]):  # type: ignore[no-untyped-def]
+def plan_after(workspace, change: Callable[..., None],  # type: ignore[no-untyped-def]
+               allow_data_loss: tuple[str, ...] = ()):
     """Apply change to python-cpu's file, plan, and put the file back; return the plan."""
     spec = workspace.project.environment(EDITED)
     before = spec.source.read_text()
@@ -118,7 +139,8 @@ def plan_after(workspace, change: Callable[..., None]):  # type: ignore[no-untyp
         change(workspace)
         workspace.project = load_project(workspace.project.root)
         edited = workspace.project.environment(spec.id)
-        return plan_environments(workspace, [edited], workspace.plans_dir)[0]
+        return plan_environments(workspace, [edited], workspace.plans_dir,
+                                 allow_data_loss=allow_data_loss)[0]
     finally:
         spec.source.write_text(before)
         workspace.project = load_project(workspace.project.root)
@@ -128,14 +150,19 @@ def plan_after(workspace, change: Callable[..., None]):  # type: ignore[no-untyp
 def test_edit_has_expected_label(applied, case):
     row = ROWS[case]
 
-    plan = plan_after(applied, row.edit)
+    plan = plan_after(applied, row.edit, (EDITED,) if row.loses_data else ())
 
     impact = plan.impact
-    assert (impact.volume, impact.root_disk, impact.box) == row.label
-    assert not impact.loses_data
+    assert (impact.volume, impact.root_disk, impact.box) == row.label, impact.reasons
+    assert impact.loses_data == row.loses_data
+    if row.reason:
+        assert row.reason in impact.reasons
     assert plan.has_changes == (case != "new image release")
-    assert "aws_ebs_volume.data_volume" not in dict(plan.changes) or (
-        dict(plan.changes)["aws_ebs_volume.data_volume"] == "update")
+    volume_action = dict(plan.changes).get("aws_ebs_volume.data_volume")
+    if row.loses_data:
+        assert volume_action == "replace"
+    else:
+        assert volume_action in (None, "update")
 
 
 def test_shrink_rejected_before_terraform(applied):

@@ -56,14 +56,16 @@ def canary(label: str) -> str:
 
 
 def run_fetcher(folder: Path, handoff: dict[str, Any] | None, home: Path, *extra: str,
-                python: str = sys.executable) -> subprocess.CompletedProcess[str]:
-    """Run the fetcher exactly as shipped, with the handoff the box would receive.
+                python: str = sys.executable,
+                source: bytes | None = None) -> subprocess.CompletedProcess[str]:
+    """Run the fetcher exactly as shipped, or source (the fetcher as a box unpacked it), with
+    the handoff the box would receive.
 
     handoff None leaves the handoff file as it is (for example, absent). The environment is
     minimal, as on a box at boot: no Vault token, no proxy for the loopback sandbox.
     """
     fetcher = folder / "fetch.py"
-    fetcher.write_bytes(fetcher_source())
+    fetcher.write_bytes(fetcher_source() if source is None else source)
     handoff_file = folder / "secrets-handoff.json"
     if handoff is not None:
         handoff_file.write_text(json.dumps(handoff))
@@ -86,16 +88,23 @@ def parse_env_file(path: Path) -> dict[str, str]:
     return dict(zip(names, values, strict=True))
 
 
-# A run of base64 text, such as the user data's payload, possibly wrapped over lines.
-BASE64_RUN = re.compile(rb"(?:[A-Za-z0-9+/]{4}\n?){50,}(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?")
+# A run of base64 text of 64 characters or more, possibly wrapped over lines. The user data is
+# one, as EC2 returns it and as the state and plan JSON contain it (Terraform's base64gzip of
+# the boot script), and so is the payload inside that script. The minimum is low so that a
+# small payload or an encoded secret value is decoded too.
+BASE64_RUN = re.compile(rb"(?:[A-Za-z0-9+/]{4}\n?){16,}(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?")
+# User data in the state is six layers down: base64, gzip, the script, the payload's base64,
+# gzip, tar.
+MAX_DEPTH = 8
 
 
 def expand(data: bytes, depth: int = 0) -> Iterator[tuple[str, bytes]]:
     """Yield data and every layer packed inside it: zip members (saved plans), gzip and tar
-    (the user data payload), base64 runs (the payload inside the stack JSON and user data),
-    and JSON string escapes. Each comes with the chain of layers that led to it."""
+    (the user data and its payload), base64 runs (the user data as EC2 returns it and as the
+    state contains it, and the payload inside the script), and JSON string escapes. Each comes
+    with the chain of layers that led to it, such as "base64/gzip/base64/gzip/tar:NAME"."""
     yield "", data
-    if depth >= 6:
+    if depth >= MAX_DEPTH:
         return
     try:
         layers = _unpacked(data)
@@ -129,6 +138,14 @@ def _unpacked(data: bytes) -> list[tuple[str, bytes]]:
                 continue
             layers.append(("base64", decoded))
     return layers
+
+
+def packed_file(data: bytes, name: str) -> bytes | None:
+    """Return the file name from the first tar archive inside data's layers, or None."""
+    for layer, content in expand(data):
+        if layer.endswith(f"tar:{name}"):
+            return content
+    return None
 
 
 def find_canaries(canaries: list[str], sources: dict[str, bytes]) -> list[str]:

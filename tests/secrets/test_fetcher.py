@@ -273,6 +273,32 @@ def test_fetcher_waits_for_late_handoff(workspace, vault, stored, tmp_path):
     assert "wrote 4 secret(s)" in stdout
 
 
+def test_fetcher_rereads_incomplete_handoff(workspace, vault, stored, tmp_path):
+    """A delivery that writes in place (`install /dev/stdin`) can be seen half written."""
+    import subprocess
+    import sys
+
+    from envctl.secrets.handoff import fetcher_source
+
+    fetcher = tmp_path / "fetch.py"
+    fetcher.write_bytes(fetcher_source())
+    handoff_file = tmp_path / "handoff.json"
+    text = json.dumps(handoff_for(workspace, vault))
+    handoff_file.write_text(text[: len(text) // 2])
+    process = subprocess.Popen(
+        [sys.executable, str(fetcher), str(handoff_file), f"--home={tmp_path / 'home'}",
+         "--wait=60"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={"PATH": "/usr/bin:/bin", "NO_PROXY": "127.0.0.1"})
+    time.sleep(3)
+    handoff_file.write_text(text)
+
+    stdout, stderr = process.communicate(timeout=90)
+
+    assert process.returncode == 0, stderr
+    assert "wrote 4 secret(s)" in stdout
+
+
 def test_fetcher_without_handoff_fails_clearly(tmp_path):
     result = run_fetcher(tmp_path, None, tmp_path / "home")
 

@@ -14,6 +14,7 @@ from envctl.templating.links import (
     MAX_LINK_CHARS,
     MAX_TEMPLATE_BYTES,
     InvalidLink,
+    SecretInTemplate,
     read_link,
     share_link,
 )
@@ -186,3 +187,27 @@ def test_non_utf8_template_rejected():
 def test_invalid_template_not_shared():
     with pytest.raises(DefinitionError):
         share_link("cpu-box", "instance:\n  type: t3.large\n  size: huge\n")
+
+
+@pytest.mark.parametrize("line", [
+    "  export HF_TOKEN=hf_" + "a1B2c3D4" * 5,
+    "  git clone https://alice:s3cretpass@github.com/alice/private",
+    "  echo -----BEGIN OPENSSH PRIVATE KEY----- > key",
+])
+def test_template_with_secret_value_not_shared(line):
+    text = TEMPLATE + "setup: |\n  set -e\n" + line + "\n"
+
+    with pytest.raises(SecretInTemplate) as raised:
+        share_link("cpu-box", text)
+
+    message = str(raised.value)
+    assert "template cpu-box line 12 looks like it contains a secret value" in message
+    assert "list its name under secrets:" in message
+    assert line.split()[-1] not in message
+    assert "s3cretpass" not in message
+
+
+def test_secret_reference_still_shared():
+    text = TEMPLATE + 'setup: |\n  huggingface-cli login --token "$HF_TOKEN"\n'
+
+    assert read_link(share_link("cpu-box", text)).text == text

@@ -12,7 +12,7 @@ from typing import Any
 from autostop_support import AGENT_PATH
 from instance_support import make_spec
 
-from envctl.definitions.models import VolumeSpec
+from envctl.definitions.models import AutostopSpec, VolumeSpec
 from envctl.instance.autostop.agent import CHECKS
 from envctl.instance.autostop.config import (
     DEFAULT_CONFIG,
@@ -53,6 +53,32 @@ class TestAutostopConfig:
         assert DEFAULT_CONFIG["signals"]["heartbeat"]["paths"] == [
             "/var/lib/envctl/heartbeat", "/var/lib/envctl/heartbeat.d/*"]
         assert DEFAULT_CONFIG["idle_minutes"] == 60
+
+    def test_file_chooses_the_signals(self) -> None:
+        autostop = AutostopSpec.model_validate({"signals": ["lease", "gpu", "ssh"]})
+        config = autostop_config(make_spec(autostop_minutes=45, autostop=autostop))
+        # The agent's order stays; a signal left out is off.
+        assert list(config["signals"]) == ["ssh", "gpu", "lease"]
+        assert config["signals"]["gpu"] == {"utilization_percent": 10}
+
+    def test_unset_signals_keep_every_signal(self) -> None:
+        autostop = AutostopSpec.model_validate({"idle_minutes": 45})
+        with_section = autostop_config(make_spec(autostop_minutes=45, autostop=autostop))
+        without = autostop_config(make_spec(autostop_minutes=45))
+        assert with_section == without
+
+    def test_pre_stop_hook_from_the_file(self) -> None:
+        autostop = AutostopSpec.model_validate({"pre_stop": {
+            "command": "/data/save-checkpoint.sh", "timeout_seconds": 900, "user": "ubuntu"}})
+        config = autostop_config(make_spec(autostop_minutes=45, autostop=autostop))
+        assert config["pre_stop"] == {"command": "/data/save-checkpoint.sh",
+                                      "timeout_seconds": 900, "user": "ubuntu"}
+        # 900 s hook + 10 s kill waits + 4 probes of 20 s + 2 poweroff commands of 120 s + 60.
+        assert service_timeout_seconds(config) == 1290
+
+    def test_no_hook_by_default(self) -> None:
+        config = autostop_config(make_spec(autostop_minutes=45))
+        assert config["pre_stop"] == {"command": None, "timeout_seconds": 300, "user": None}
 
     def test_json_round_trip_is_identity(self) -> None:
         config = autostop_config(make_spec(autostop_minutes=45))
