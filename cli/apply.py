@@ -38,8 +38,9 @@ def apply(ctx: Context, environments: tuple[str, ...], all_environments: bool,
           engine: str | None, parallelism: int | None) -> None:
     """Create or update environments (default: all).
 
-    With --plan-dir, applies exactly the saved plans and refuses stale ones. Otherwise
-    plans, prints the summary, asks, and applies.
+    With --plan-dir, applies exactly the saved plans without asking, as `terraform apply
+    PLANFILE` does, because they were reviewed when made; a stale plan is refused. Otherwise
+    plans, prints the summary, asks (or takes --yes), and applies.
 
     \b
     Example:
@@ -67,7 +68,7 @@ def apply(ctx: Context, environments: tuple[str, ...], all_environments: bool,
         return
     click.echo("\n".join(plan_summary(plan) for plan in pending), err=True)
     check_data_loss(pending, allow_data_loss)
-    confirm(f"Apply changes to {len(pending)} environment(s)?", yes)
+    confirm(f"Apply changes to {len(pending)} environment(s)?", yes or plan_dir is not None)
     results = apply_plans(workspace, pending, allow_data_loss, printer)
     printer.done()
     lines = [f"{r.environment}: applied; " + ", ".join(f"{k}={v}" for k, v in

@@ -107,10 +107,10 @@ def secret_scope(spec: EnvironmentSpec, scope: str) -> str:
 
 def envctl(root: Path, *args: str) -> None:
     """Run one envctl command on the copy, as a user would type it; stop the demo on failure."""
-    from envctl.cli.main import main
+    from envctl.cli.main import cli
 
     click.secho(f"\n$ envctl {shlex.join(args)}", fg="cyan", bold=True, err=True)
-    code = main.main(["--project", str(root), *args], prog_name="envctl",
+    code = cli.main(["--project", str(root), *args], prog_name="envctl",
                      standalone_mode=False)
     # plan --detailed-exitcode exits 2 when something changed; the demo shows that as news.
     if code not in (None, 0):

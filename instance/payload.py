@@ -214,16 +214,18 @@ def _environment_files(spec: EnvironmentSpec, user: str | None) -> list[PayloadF
 
 
 def _environment_json(spec: EnvironmentSpec) -> bytes:
-    """Facts about the environment for agents on the box. Secret names only, never values."""
+    """Facts about the environment for agents on the box. Secret names only, never values.
+
+    The display name and the tags stay out: any change here changes the user data, which
+    replaces the instance, and a rename or a tag edit must leave the box alone.
+    """
     facts = {
         "id": spec.id,
-        "name": spec.name,
         "owner": spec.owner,
         "mount_path": spec.volume.mount_path,
         "workspace": f"{spec.volume.mount_path}/workspace",
         "autostop_minutes": spec.autostop_minutes,
         "secrets": [{"name": s.name, "scope": s.scope} for s in spec.secrets],
-        "tags": dict(sorted(spec.tags.items())),
     }
     return (json.dumps(facts, sort_keys=True, ensure_ascii=False) + "\n").encode()
 

@@ -198,6 +198,11 @@ def _reason(change: dict[str, Any], action: str) -> str:
     text = f"{change['address']} will be {_past(action)}"
     if forcing:
         text += f" ({', '.join(sorted(forcing))} forces replacement)"
+    elif change.get("action_reason") == "replace_by_triggers":
+        # Provider 4.x and later update user data in place, so envctl's stacks replace the
+        # instance through replace_triggered_by. The plan then names no forcing argument.
+        arguments = sorted(changed_arguments(change))
+        text += f" (replace_triggered_by, {', '.join(arguments) or 'a trigger'} changed)"
     elif action == "update":
         arguments = sorted(changed_arguments(change))
         if arguments:

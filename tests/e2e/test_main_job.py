@@ -147,14 +147,16 @@ def test_cli_apply_needs_yes_without_terminal(applied):
                                  env=workspace.env)
 
     assert planned.exit_code == 2, planned.stderr
-    assert "1 to change" in planned.stdout
-    assert "box updated in place" in planned.stdout
+    assert "0 to add" in planned.stdout
+    assert "volume kept, root disk kept, box untouched" in planned.stdout
     assert refused.exit_code == 1
     assert "pass --yes" in refused.stderr
 
 
 def test_destroy_with_delete_volume_removes_it(tmp_path, sandbox):
     root = copy_examples(tmp_path / "project")
+    # A new id, so this stack does not collide with the applied module's python-cpu.
+    set_field(root / "environments" / "python-cpu.yaml", ("id",), "env-d0d0d0d0")
     workspace = workspace_for(root, sandbox)
     spec = workspace.project.environment("python-cpu")
     results = apply_plans(workspace, plan_environments(workspace, [spec], root / "plans"))

@@ -117,7 +117,7 @@ class TestRender:
 
         facts = json.loads((lib / "data/environment.json").read_text())
         assert facts["id"] == "env-0a1b2c3d"
-        assert facts["tags"] == {"cost-center": "42", "team": "vision"}
+        assert "tags" not in facts
         assert facts["secrets"] == [{"name": "HF_TOKEN", "scope": "user"}]
         assert facts["autostop_minutes"] == 45
 

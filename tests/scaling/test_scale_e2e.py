@@ -104,12 +104,10 @@ class Row:
 ROWS = {
     # The image is pinned in the file, so a new release behind the parameter changes nothing.
     "new image release": Row(publish_next_image, ("kept", "kept", "untouched")),
-    "rename": Row(edit("name", value="python-dev"), ("kept", "replaced", "replaced"),
-                  USER_DATA_REPLACES),
+    "rename": Row(edit("name", value="python-dev"), ("kept", "kept", "untouched")),
     "setup change": Row(edit("setup", value="#!/bin/sh\necho changed\n"),
                         ("kept", "replaced", "replaced"), USER_DATA_REPLACES),
-    "tag change": Row(edit("tags", "team", value="ml"), ("kept", "replaced", "replaced"),
-                      USER_DATA_REPLACES),
+    "tag change": Row(edit("tags", "team", value="ml"), ("kept", "kept", "untouched")),
     "ssh cidr change": Row(edit("network", "ssh_cidrs", value=["192.0.2.0/24"]),
                            ("kept", "kept", "untouched")),
     "autostop change": Row(edit("autostop", "idle_minutes", value=120),
