@@ -72,7 +72,10 @@ def run_story(root: Path) -> None:
     say("Applying exactly the saved plans")
     envctl(root, "apply", "--all", "--plan-dir", "plans")
     envctl(root, "ls")
-    gpu = next(spec for spec in specs if has_gpu(spec.instance_type))
+    gpu = next((spec for spec in specs if has_gpu(spec.instance_type)), None)
+    if gpu is None:
+        raise DemoError(f"the demo scales a GPU environment, and {root} has none; run it on "
+                        "a project with one, such as examples/")
     say(f"{gpu.name} is a GPU box; swap it to a cheap CPU type and back, keeping its volume")
     envctl(root, "scale", gpu.name, "--type", CPU_TYPE, "--apply", "--yes")
     envctl(root, "ls", gpu.name)
