@@ -21,9 +21,9 @@ from envctl.cli.options import Context, pass_context
 from envctl.definitions.spec import EnvironmentSpec
 from envctl.errors import EnvctlError
 
-# The type a GPU environment swaps to while nobody needs its GPU.
+# The CPU type that the demo scales its GPU environment to, and back from.
 CPU_TYPE = "t3.large"
-# Stands in for the real tokens the examples name; the sandbox Vault holds it.
+# The value the demo stores in the sandbox Vault for every secret that the examples name.
 DEMO_SECRET_VALUE = "demo-value-for-the-sandbox"
 
 
@@ -115,7 +115,7 @@ def envctl(root: Path, *args: str) -> None:
     click.secho(f"\n$ envctl {shlex.join(args)}", fg="cyan", bold=True, err=True)
     code = cli.main(["--project", str(root), *args], prog_name="envctl",
                      standalone_mode=False)
-    # plan --detailed-exitcode exits 2 when something changed; the demo shows that as news.
+    # A plan with --detailed-exitcode exits 2 when something changed, which the demo reports.
     if code not in (None, 0):
         raise DemoError(f"`envctl {shlex.join(args)}` exited with {code}; the demo stops here")
 

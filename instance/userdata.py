@@ -24,7 +24,7 @@ USER_DATA_LIMIT = 16384
 VOLUME_ID_LENGTH = 21
 # A literal volume id, or an interpolation that Terraform replaces with one, such as
 # ${aws_ebs_volume.data_volume.id} or a CDK token for the volume's id attribute.
-# Stands for the volume id until Terraform knows it: a well-formed id that no volume has.
+# The volume id in the script until Terraform replaces it: well-formed, but no volume has it.
 VOLUME_ID_PLACEHOLDER = "vol-00000000000000000"
 VOLUME_ID = re.compile(r"^(vol-[0-9a-f]{8,17}|\$\{[A-Za-z0-9_.\[\]-]+\})$")
 DEVICE_NAME = re.compile(r"^/dev/[a-z0-9]+$")

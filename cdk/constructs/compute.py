@@ -33,7 +33,7 @@ class DevInstance(Construct):
         cloud-init runs user data once per instance, so a new boot script (a setup change, a
         restored volume's id) takes effect only on a new instance. hashicorp/aws 3.x replaces
         the instance on such a change by itself; 4.x and later update it in place and restart
-        it, unless told otherwise by an argument that 3.x lacks. A terraform_data resource
+        it, unless an argument that 3.x lacks is set. A terraform_data resource
         whose trigger is the user data's hash works on both.
         """
         boot = DataResource(scope, "boot",

@@ -76,7 +76,9 @@ def zone_offerings(region: str) -> dict[str, frozenset[str]]:
     if not path.exists():
         return {}
     offerings: dict[str, set[str]] = {}
-    for row in _read_gzip_json(path):  # type: ignore[union-attr]
+    rows = _read_gzip_json(path)
+    assert isinstance(rows, list), f"{path} is not a JSON list"
+    for row in rows:
         offerings.setdefault(row["Location"], set()).add(row["InstanceType"])
     return {zone: frozenset(types) for zone, types in offerings.items()}
 

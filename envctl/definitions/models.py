@@ -257,7 +257,8 @@ class AutostopSpec(Strict):
     @field_validator("signals")
     @classmethod
     def _no_repeats(cls, value: list[str] | None) -> list[str] | None:
-        repeated = sorted({name for name in value or () if value.count(name) > 1})
+        names = value or []
+        repeated = sorted({name for name in names if names.count(name) > 1})
         if repeated:
             raise ValueError(f"lists {', '.join(repeated)} more than once; list each signal once")
         return value

@@ -7,9 +7,9 @@ each starts where the previous one left its environment. About seven minutes in 
 the provider waiting on volume attachments and instance stops.
 
 Labels are for hashicorp/aws 3.39.0, where a user_data_base64 change forces a new instance.
-envctl's user data (gzip-compressed, base64) carries the setup script, the name, the tags and
-the autostop settings, so those edits replace the box (and its root disk) while the data
-volume stays.
+envctl's user data (gzip-compressed, base64) carries the setup script and the autostop
+settings, so those edits replace the box (and its root disk) while the data volume stays.
+The name and the tags stay out of it, so a rename or a tag edit updates tags in place.
 """
 
 from __future__ import annotations
