@@ -23,7 +23,7 @@ from envctl.planning.plans import (
     write_manifest,
 )
 from envctl.secrets.access import sync_access
-from envctl.secrets.preflight import check_secrets
+from envctl.secrets.preflight import check_secrets, check_vault_for_removal
 from envctl.terraform.engine import engine_for
 from envctl.terraform.runner import StackRunner, StepCallback, init_stacks, run_parallel
 from envctl.workspace import Workspace
@@ -156,6 +156,8 @@ def apply_plans(workspace: Workspace, plans: Sequence[EnvironmentPlan],
     specs = [workspace.project.environment(plan.environment_id) for plan in pending]
     check_secrets(workspace, [spec for index, spec in enumerate(specs)
                               if not pending[index].destroy])
+    check_vault_for_removal(workspace, [spec for index, spec in enumerate(specs)
+                                        if pending[index].destroy])
     folders = {spec.id: workspace.project.root / "cdktf.out" / "stacks" / spec.stack_name
                for spec in specs}
     runners = runners_for(workspace, specs, folders, on_step)

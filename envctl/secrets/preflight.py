@@ -26,6 +26,17 @@ def check_secrets(workspace: Workspace, specs: Sequence[EnvironmentSpec]) -> Non
         check_named_secrets(open_vault(workspace, f"{named[0].name} names secrets"), named)
 
 
+def check_vault_for_removal(workspace: Workspace, specs: Sequence[EnvironmentSpec]) -> None:
+    """Raise VaultError unless Vault is ready to revoke the access of specs that name secrets.
+
+    A destroy revokes the environment's policy and role after Terraform has run, so Vault is
+    checked before, and a destroy never leaves the cloud changed with the access still there.
+    """
+    named = [spec for spec in specs if spec.secrets]
+    if named:
+        open_vault(workspace, f"{named[0].name} names secrets").check_ready()
+
+
 def check_named_secrets(vault: Vault, specs: Sequence[EnvironmentSpec]) -> None:
     """Raise VaultError unless vault is ready and contains every secret that specs name."""
     vault.check_ready()

@@ -12,7 +12,7 @@ from envctl.definitions.loader import load_project
 from envctl.errors import VaultError
 from envctl.planning.run import plan_environments
 from envctl.sandbox import Sandbox
-from envctl.secrets.preflight import check_secrets
+from envctl.secrets.preflight import check_secrets, check_vault_for_removal
 from envctl.secrets.scopes import locations
 from envctl.secrets.store import put_secret, remove_secret
 from envctl.workspace import open_workspace
@@ -113,6 +113,23 @@ def test_vault_down_stops_plan(workspace, sandbox, before):
         plan_whisper(down)
 
     assert_untouched(workspace, *before)
+
+
+def test_vault_down_stops_destroy(workspace, sandbox):
+    from envctl.sandbox.processes import free_port
+
+    down = with_vault(workspace, sandbox, f"http://127.0.0.1:{free_port()}")
+
+    with pytest.raises(VaultError, match="is unreachable"):
+        check_vault_for_removal(down, [down.project.environment("whisper")])
+
+
+def test_destroy_without_secrets_needs_no_vault(workspace, sandbox):
+    from envctl.sandbox.processes import free_port
+
+    down = with_vault(workspace, sandbox, f"http://127.0.0.1:{free_port()}")
+
+    check_vault_for_removal(down, [down.project.environment("go-dev")])
 
 
 def test_no_secrets_needs_no_vault(workspace, sandbox):
