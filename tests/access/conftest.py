@@ -13,14 +13,9 @@ from envctl.sandbox.record import write_record
 
 
 @pytest.fixture(autouse=True)
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Point HOME at an empty folder, so no test reads or writes the real ~/.ssh or settings."""
-    folder = tmp_path / "home"
-    folder.mkdir()
-    monkeypatch.setenv("HOME", str(folder))
-    monkeypatch.delenv("XDG_CONFIG_HOME", raising=False)
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
-    return folder
+def home(home: Path) -> Path:
+    """Give every access test the empty HOME from tests/conftest.py."""
+    return home
 
 
 @pytest.fixture
@@ -33,17 +28,14 @@ def recorders(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Recorders:
 
 
 @pytest.fixture
-def settings_file(home: Path) -> Callable[[str], Path]:
+def settings_file(home: Path, settings_file: Callable[[str], Path]) -> Callable[[str], Path]:
     """Write ~/.config/envctl/config.yaml, with the public key file it may name."""
 
     def write(text: str) -> Path:
         key = home / ".ssh" / "id_ed25519.pub"
         key.parent.mkdir(exist_ok=True, mode=0o700)
         key.write_text(PUBLIC_KEY + "\n")
-        path = home / ".config" / "envctl" / "config.yaml"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
-        return path
+        return settings_file(text)
 
     return write
 

@@ -42,15 +42,10 @@ ENVCTL_ROOT={box} exec sh -c "$last"
 
 
 @pytest.fixture(autouse=True)
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """An empty HOME, so no test reads or writes the real ~/.ssh or envctl settings."""
-    folder = tmp_path / "home"
-    folder.mkdir()
-    monkeypatch.setenv("HOME", str(folder))
-    monkeypatch.delenv("XDG_CONFIG_HOME", raising=False)
+def home(home: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The empty HOME from tests/conftest.py, and no sandbox chosen by the environment."""
     monkeypatch.delenv("ENVCTL_SANDBOX", raising=False)
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
-    return folder
+    return home
 
 
 @pytest.fixture

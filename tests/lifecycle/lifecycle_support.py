@@ -7,18 +7,21 @@ tests in this folder cover the same commands on applied stacks.
 
 from __future__ import annotations
 
-import http.client
 import os
 import shutil
-import threading
-import uuid
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
 
 import boto3
+from moto_proxy import (
+    MotoProxy,
+    Rejection,
+    Request,
+    instance_ids,
+    insufficient_capacity,
+    placements,
+)
 
 from envctl.definitions.spec import EnvironmentSpec
 from envctl.sandbox import Sandbox
@@ -75,98 +78,29 @@ def describe(sandbox: Sandbox, instance_id: str) -> dict[str, Any]:
     return dict(reservations["Reservations"][0]["Instances"][0])
 
 
-CAPACITY_ERROR = """<?xml version="1.0" encoding="UTF-8"?>
-<Response><Errors><Error><Code>InsufficientInstanceCapacity</Code><Message>We currently do not \
-have sufficient {instance_type} capacity in the Availability Zone you requested \
-({zone}).</Message></Error></Errors><RequestID>{request_id}</RequestID></Response>"""
-
-HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "content-length", "host"}
-
-
-class CapacityProxy:
-    """An HTTP proxy on 127.0.0.1 in front of moto.
+class CapacityProxy(MotoProxy):
+    """A relay in front of moto without capacity to start some instance types.
 
     It returns HTTP 500 InsufficientInstanceCapacity for StartInstances, as EC2 does, while
-    the instance's type is in no_capacity, and passes every other request to moto unchanged.
-    It records each request's Action and User-Agent.
+    the instance's type is in no_capacity. It records each request's Action and User-Agent.
     """
 
     def __init__(self, sandbox: Sandbox, no_capacity: set[str] | None = None) -> None:
-        self.sandbox = sandbox
+        super().__init__(sandbox)
         self.no_capacity = no_capacity or set()
         self.requests: list[tuple[str, str]] = []
-        self.server = ThreadingHTTPServer((HOST, 0), _handler_for(self))
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://{HOST}:{self.server.server_address[1]}"
-
-    def sandbox_behind(self) -> Sandbox:
-        """The sandbox as clients behind this proxy see it."""
-        return Sandbox(self.url, self.sandbox.vault_address, self.sandbox.vault_token)
 
     def actions(self) -> list[str]:
         return [action for action, _ in self.requests]
 
-    def __enter__(self) -> CapacityProxy:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join()
-
-    def refusal(self, params: list[tuple[str, str]]) -> bytes | None:
-        """The capacity error for a StartInstances request, or None to pass it on."""
-        ids = [value for key, value in params if key.startswith("InstanceId.")]
-        for instance_id in ids:
-            instance = describe(self.sandbox, instance_id)
-            if instance["InstanceType"] in self.no_capacity:
-                return CAPACITY_ERROR.format(
-                    instance_type=instance["InstanceType"],
-                    zone=instance["Placement"]["AvailabilityZone"],
-                    request_id=uuid.uuid4()).encode()
+    def reject(self, request: Request) -> Rejection | None:
+        self.requests.append((request.action, request.header("User-Agent")))
+        if request.action != "StartInstances":
+            return None
+        for instance_type, zone in placements(self.sandbox, instance_ids(request)):
+            if instance_type in self.no_capacity:
+                return insufficient_capacity(500, instance_type, zone)
         return None
-
-
-def _handler_for(proxy: CapacityProxy) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base's name
-            return
-
-        def relay(self) -> None:
-            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-            params = parse_qsl(body.decode("utf-8", errors="replace"))
-            action = dict(params).get("Action", "")
-            proxy.requests.append((action, self.headers.get("User-Agent", "")))
-            refusal = proxy.refusal(params) if action == "StartInstances" else None
-            if refusal is not None:
-                self.answer(500, {"Content-Type": "text/xml"}, refusal)
-                return
-            upstream = urlsplit(proxy.sandbox.aws_endpoint)
-            connection = http.client.HTTPConnection(str(upstream.hostname), upstream.port,
-                                                    timeout=60)
-            headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_BY_HOP}
-            connection.request(self.command, self.path, body=body, headers=headers)
-            response = connection.getresponse()
-            payload = response.read()
-            kept = {k: v for k, v in response.getheaders() if k.lower() not in HOP_BY_HOP}
-            connection.close()
-            self.answer(response.status, kept, payload)
-
-        def answer(self, status: int, headers: dict[str, str], payload: bytes) -> None:
-            self.send_response(status)
-            for key, value in headers.items():
-                self.send_header(key, value)
-            self.send_header("Content-Length", str(len(payload)))
-            self.end_headers()
-            self.wfile.write(payload)
-
-        do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = relay
-
-    return Handler
 
 
 def aim_project_at(root: Path, endpoint: str) -> dict[str, str | None]:

@@ -8,7 +8,6 @@ RunInstances for the types in proxy.no_capacity as EC2 does. Cost: one full appl
 from __future__ import annotations
 
 import logging
-from dataclasses import replace
 
 import boto3
 import pytest
@@ -66,11 +65,11 @@ def behind_proxy(tmp_path_factory, sandbox):
         (root / "environments" / f"{name}.yaml").write_text(
             ENVIRONMENT.format(id=environment_id, name=name))
     # hashicorp/aws 3.39.0 retries an HTTP 500 from RunInstances for up to an hour.
-    proxy = CapacityProxy(sandbox.aws_endpoint, status=400).start()
+    proxy = CapacityProxy(sandbox, status=400).start()
     attempts = Attempts()
     logging.getLogger("envctl.capacity").addHandler(attempts)
     workspace = open_workspace(load_project(root), sandbox=True, parallelism=2,
-                               running=replace(sandbox, aws_endpoint=proxy.endpoint))
+                               running=proxy.sandbox_behind())
     yield workspace, proxy, attempts
     logging.getLogger("envctl.capacity").removeHandler(attempts)
     proxy.stop()

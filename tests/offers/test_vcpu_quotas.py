@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import replace
 from pathlib import Path
 
 import boto3
@@ -249,11 +248,11 @@ def test_start_falls_back_to_listed_type(tmp_path, fresh_cloud):
     (instance_id,) = run(fresh_cloud, "g5.xlarge", environment_id=ENVIRONMENT_ID)
     ec2_of(fresh_cloud).stop_instances(InstanceIds=[instance_id])
     root = write_project(tmp_path)
-    proxy = CapacityProxy(fresh_cloud.aws_endpoint).start()
+    proxy = CapacityProxy(fresh_cloud).start()
     proxy.no_capacity = {"g5.xlarge"}
     try:
         workspace = open_workspace(load_project(root), sandbox=True,
-                                   running=replace(fresh_cloud, aws_endpoint=proxy.endpoint))
+                                   running=proxy.sandbox_behind())
         result = start_with_fallback(workspace, "gpu")
     finally:
         proxy.stop()

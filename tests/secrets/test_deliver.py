@@ -32,17 +32,6 @@ sys.exit({status})
 
 
 @pytest.fixture
-def home(tmp_path, monkeypatch):
-    """An empty home, so the test writes no real ~/.ssh or envctl settings."""
-    folder = tmp_path / "home"
-    folder.mkdir()
-    monkeypatch.setenv("HOME", str(folder))
-    monkeypatch.delenv("XDG_CONFIG_HOME", raising=False)
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
-    return folder
-
-
-@pytest.fixture
 def stand_in_ssh(tmp_path, monkeypatch):
     """Install an ssh that records its call and exits with the given status."""
     folder = tmp_path / "bin"
