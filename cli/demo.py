@@ -68,9 +68,11 @@ def run_story(root: Path) -> None:
     envctl(root, "validate")
     store_demo_secrets(root, specs)
     say(f"Planning {len(specs)} environments: a summary each, saved plans for audit")
-    envctl(root, "plan", "--all", "--out", "plans")
+    # --out is relative to the working folder, like terraform plan -out, so name the copy's.
+    plans = str(root / "plans")
+    envctl(root, "plan", "--all", "--out", plans)
     say("Applying exactly the saved plans")
-    envctl(root, "apply", "--all", "--plan-dir", "plans")
+    envctl(root, "apply", "--all", "--plan-dir", plans)
     envctl(root, "ls")
     gpu = next((spec for spec in specs if has_gpu(spec.instance_type)), None)
     if gpu is None:

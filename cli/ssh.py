@@ -12,12 +12,13 @@ import click
 
 from envctl.cli.apply import confirm
 from envctl.cli.options import Context, open_workspace, pass_context, sandbox_option, yes_option
-from envctl.errors import EnvctlError
+from envctl.errors import EnvctlError, SandboxError
 
 if TYPE_CHECKING:
     from envctl.definitions.spec import EnvironmentSpec
     from envctl.personal import UserSettings
     from envctl.sshconfig import SshHost
+    from envctl.workspace import Workspace
 
 
 @dataclass(frozen=True)
@@ -72,12 +73,28 @@ def reach(ctx: Context, name: str, sandbox: bool, yes: bool) -> Target:
         click.echo(str(start(workspace, name)), err=True)
         status = describe_environments(workspace, [spec])[0]
     host = host_for(spec, status, settings)
+    _check_reachable_from_sandbox(workspace, host.hostname, name)
     if send_public_key(workspace, spec, status, settings):
         click.echo(f"Sent your public key to {status.instance_id} with EC2 Instance Connect; "
                    "it is accepted for 60 seconds.", err=True)
     config_file = ssh_config_file()
     write_host(config_file, host, spec)
     return Target(spec, host, settings, config_file)
+
+
+def _check_reachable_from_sandbox(workspace: Workspace, address: str, name: str) -> None:
+    """Stop before ssh leaves the machine: in the sandbox, only loopback addresses are reached.
+
+    moto records instances but runs none, and the public address it makes up for one belongs
+    to somebody else on the internet.
+    """
+    import ipaddress
+
+    if workspace.sandbox_endpoint is None or ipaddress.ip_address(address).is_loopback:
+        return
+    raise SandboxError(f"{name}: the sandbox runs no machines, so there is no box at {address} "
+                       "to reach over SSH; drop --sandbox (and ENVCTL_SANDBOX) to reach a real "
+                       "environment")
 
 
 def ssh_command(target: Target) -> list[str]:

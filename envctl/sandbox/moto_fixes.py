@@ -13,6 +13,7 @@ from envctl.sandbox.moto_quotas import serve_ec2_quotas
 def apply_moto_fixes() -> None:
     """Patch moto's EC2 responses in this process; call before serving requests."""
     _fix_shutdown_behavior_modify()
+    _keep_public_addresses_on_loopback()
     serve_ec2_quotas()
 
 
@@ -38,3 +39,22 @@ def _fix_shutdown_behavior_modify() -> None:
         return True
 
     InstanceResponse._security_grp_instance_attribute_handler = handler  # type: ignore[method-assign]
+
+
+def _keep_public_addresses_on_loopback() -> None:
+    """Public IPv4 addresses of instances (network interfaces).
+
+    moto makes them up in 54.214.0.0/16, which belongs to real AWS customers, so `envctl ssh`,
+    `open` or `secrets deliver` in the sandbox would aim at a stranger's machine. The sandbox
+    hands out addresses in 127.0.0.0/8 instead, where nothing leaves this computer.
+    """
+    import random
+
+    from moto.ec2.models import elastic_network_interfaces
+
+    def loopback_public_ip() -> str:
+        # 127.0.0.1 and its neighbours are left out: a local service may listen there.
+        octets = (random.randrange(64, 250), random.randrange(256), random.randrange(1, 255))
+        return "127.{}.{}.{}".format(*octets)
+
+    elastic_network_interfaces.random_public_ip = loopback_public_ip  # type: ignore[attr-defined]

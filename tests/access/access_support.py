@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import boto3
+from moto_instances import describe, run_instance
 from tests_support import GOOD_ENVIRONMENT
 
 from envctl.definitions.spec import EnvironmentSpec
@@ -65,29 +65,9 @@ class Recorders:
         return [json.loads(line) for line in path.read_text().splitlines()]
 
 
-def ec2_client(sandbox: Sandbox, region: str = "us-east-1") -> Any:
-    return boto3.client("ec2", **sandbox.client_settings(region))
-
-
 def launch(sandbox: Sandbox, spec: EnvironmentSpec, stopped: bool = False) -> dict[str, Any]:
-    """Run the environment's instance with boto3, tagged as envctl tags it; return it."""
-    ec2 = ec2_client(sandbox, spec.region)
-    image = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
-    tags = [{"Key": "envctl:environment-id", "Value": spec.id},
-            {"Key": "Name", "Value": spec.name}]
-    reservation = ec2.run_instances(
-        ImageId=image, MinCount=1, MaxCount=1, InstanceType=spec.instance_type,
-        Placement={"AvailabilityZone": spec.availability_zone},
-        TagSpecifications=[{"ResourceType": "instance", "Tags": tags}])
-    instance_id = reservation["Instances"][0]["InstanceId"]
-    if stopped:
-        ec2.stop_instances(InstanceIds=[instance_id])
-    return describe(sandbox, instance_id)
-
-
-def describe(sandbox: Sandbox, instance_id: str) -> dict[str, Any]:
-    reservations = ec2_client(sandbox).describe_instances(InstanceIds=[instance_id])
-    return dict(reservations["Reservations"][0]["Instances"][0])
+    """Run the environment's instance with boto3, tagged as envctl tags it, and return it."""
+    return describe(sandbox, run_instance(sandbox, spec, stopped=stopped))
 
 
 def ssh_settings(user_config: Path, host: str) -> dict[str, list[str]]:

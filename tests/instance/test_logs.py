@@ -15,10 +15,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-import boto3
 import pytest
 from click.testing import CliRunner
 from instance_support import BY_ID_LINK, VOLUME_ID, run_user_data
+from moto_instances import run_instance
 
 from envctl.cli.main import cli
 from envctl.definitions.loader import load_project
@@ -59,18 +59,7 @@ def project(tmp_path: Path, fresh_cloud: Sandbox) -> Path:
 
 def launch(sandbox: Sandbox, root: Path, stopped: bool = False) -> str:
     """Run the environment's instance on moto, tagged as envctl tags it; return its id."""
-    spec = load_project(root).environment(NAME)
-    ec2 = boto3.client("ec2", **sandbox.client_settings(spec.region))
-    image = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
-    tags = [{"Key": "envctl:environment-id", "Value": spec.id}, {"Key": "Name", "Value": NAME}]
-    reservation = ec2.run_instances(
-        ImageId=image, MinCount=1, MaxCount=1, InstanceType=spec.instance_type,
-        Placement={"AvailabilityZone": spec.availability_zone},
-        TagSpecifications=[{"ResourceType": "instance", "Tags": tags}])
-    instance_id = reservation["Instances"][0]["InstanceId"]
-    if stopped:
-        ec2.stop_instances(InstanceIds=[instance_id])
-    return str(instance_id)
+    return run_instance(sandbox, load_project(root).environment(NAME), stopped=stopped)
 
 
 def envctl(root: Path, *args: str, env: dict[str, str | None] | None = None):  # type: ignore[no-untyped-def]

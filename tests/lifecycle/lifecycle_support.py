@@ -11,9 +11,9 @@ import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-import boto3
+from moto_instances import describe as describe  # the lifecycle tests import it from here
+from moto_instances import ec2_client, run_instance
 from moto_proxy import (
     MotoProxy,
     Rejection,
@@ -41,10 +41,6 @@ def attach_sandbox(root: Path, sandbox: Sandbox) -> None:
     write_record(root, sandbox)
 
 
-def ec2_client(sandbox: Sandbox, region: str = "us-east-1") -> Any:
-    return boto3.client("ec2", **sandbox.client_settings(region))
-
-
 @dataclass(frozen=True)
 class Launched:
     instance_id: str
@@ -56,26 +52,13 @@ def launch(sandbox: Sandbox, spec: EnvironmentSpec, instance_type: str | None = 
     """Create the environment's instance and data volume directly with boto3, tagged as
     envctl tags them."""
     ec2 = ec2_client(sandbox, spec.region)
-    image = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
-    tags = [{"Key": "envctl:environment-id", "Value": spec.id},
-            {"Key": "Name", "Value": spec.name}]
-    reservation = ec2.run_instances(
-        ImageId=image, MinCount=1, MaxCount=1,
-        InstanceType=instance_type or spec.instance_type,
-        Placement={"AvailabilityZone": spec.availability_zone},
-        TagSpecifications=[{"ResourceType": "instance", "Tags": tags}])
-    instance_id = reservation["Instances"][0]["InstanceId"]
+    instance_id = run_instance(sandbox, spec, instance_type)
     volume_id = ec2.create_volume(AvailabilityZone=spec.availability_zone,
                                   Size=spec.volume.size_gb)["VolumeId"]
     ec2.attach_volume(VolumeId=volume_id, InstanceId=instance_id, Device="/dev/sdf")
     if stopped:
         ec2.stop_instances(InstanceIds=[instance_id])
     return Launched(instance_id, volume_id)
-
-
-def describe(sandbox: Sandbox, instance_id: str) -> dict[str, Any]:
-    reservations = ec2_client(sandbox).describe_instances(InstanceIds=[instance_id])
-    return dict(reservations["Reservations"][0]["Instances"][0])
 
 
 class CapacityProxy(MotoProxy):
