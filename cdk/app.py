@@ -60,7 +60,7 @@ def synth_project(
     def options_for(spec: EnvironmentSpec) -> StackOptions:
         return StackOptions(
             state=settings.state,
-            state_dir=project.state_dir,
+            state_dir=project.sandbox_state_dir if sandbox_endpoint else project.state_dir,
             provider_version=settings.provider.version,
             endpoints=endpoints,
             profile=settings.aws.profile,

@@ -36,6 +36,13 @@ class Workspace:
     def plans_dir(self) -> Path:
         return self.project.root / ".envctl" / "plans"
 
+    @property
+    def state_dir(self) -> Path:
+        """Where the local backend keeps this workspace's state: the sandbox's apart."""
+        if self.sandbox_endpoint:
+            return self.project.sandbox_state_dir
+        return self.project.state_dir
+
     def endpoint_for(self, service: str) -> str | None:
         if self.sandbox_endpoint:
             return self.sandbox_endpoint

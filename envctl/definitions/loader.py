@@ -38,7 +38,13 @@ class Project:
 
     @property
     def state_dir(self) -> Path:
+        """The local backend's folder of state files on real AWS, one per environment."""
         return self.root / ".envctl" / "state"
+
+    @property
+    def sandbox_state_dir(self) -> Path:
+        """The same for the sandbox, kept apart so that its made-up ids never meet real AWS."""
+        return self.root / ".envctl" / "sandbox" / "state"
 
     def environment(self, name_or_id: str) -> EnvironmentSpec:
         """Find an environment by name or id."""

@@ -50,7 +50,7 @@ def recorded_volume(workspace: Workspace, spec: EnvironmentSpec,
     runner, an initialized StackRunner of the stack, and return None without one.
     """
     if workspace.project.settings.state.backend == "local":
-        path = workspace.project.state_dir / f"{spec.stack_name}.tfstate"
+        path = workspace.state_dir / f"{spec.stack_name}.tfstate"
         if not path.exists():
             return None
         return _volume_in_raw_state(json.loads(path.read_text()))

@@ -17,6 +17,7 @@ from envctl.errors import SandboxError
 from envctl.sandbox import processes
 from envctl.sandbox.record import (
     HOST,
+    STATE_DIR,
     Sandbox,
     log_dir,
     read_record,
@@ -52,6 +53,8 @@ def up(root: Path) -> Sandbox:
             log.info("replacing stale sandbox record %s", record_path(root))
             _stop_all(recorded)
             remove_record(root)
+        # A new moto starts empty, so state left from an earlier sandbox describes nothing.
+        shutil.rmtree(root / STATE_DIR, ignore_errors=True)
         logs = log_dir(root)
         # OpenBao prints the root token in its log, so only the owner may read the logs.
         logs.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -70,6 +73,8 @@ def down(root: Path) -> bool:
             return False
         _stop_all(recorded)
         remove_record(root)
+        # moto keeps everything in memory, so the sandbox's state files now describe nothing.
+        shutil.rmtree(root / STATE_DIR, ignore_errors=True)
         return True
 
 

@@ -14,6 +14,8 @@ HOST = "127.0.0.1"
 REGION = "us-east-1"
 RECORD_FILE = Path(".envctl") / "sandbox.json"
 LOG_DIR = Path(".envctl") / "sandbox"
+# Terraform state of the stacks applied to the sandbox, apart from the state of real AWS.
+STATE_DIR = Path(".envctl") / "sandbox" / "state"
 
 # Dummy credentials: moto accepts them, and they are valid nowhere else.
 ACCESS_KEY_ID = "test"

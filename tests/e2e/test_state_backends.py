@@ -56,6 +56,7 @@ def test_state_lands_in_bucket_keyed_by_id(s3_project, sandbox):
     addresses = {f"{r['type']}.{r['name']}" for r in state["resources"] if r["mode"] == "managed"}
     assert "aws_ebs_volume.data_volume" in addresses
     assert not (workspace.project.root / ".envctl" / "state").exists()
+    assert not (workspace.project.root / ".envctl" / "sandbox" / "state").exists()
     volume = next(r for r in state["resources"] if r["type"] == "aws_ebs_volume")
     assert volume["instances"][0]["attributes"]["id"] == result.outputs["volume_id"]
 

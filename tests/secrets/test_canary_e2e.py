@@ -294,7 +294,7 @@ def test_scan_reaches_user_data(cycle):
 def test_scan_reaches_user_data_in_state(cycle):
     """The state contains the same compressed user data, and the scan decodes it there too."""
     states = {label: data for label, data in cycle.kept_files.items()
-              if label.startswith("after apply ") and "/.envctl/state/" in label
+              if label.startswith("after apply ") and "/.envctl/sandbox/state/" in label
               and label.endswith(".tfstate")}
 
     hits = find_canaries(["DATASET_TOKEN"], states)

@@ -39,6 +39,7 @@ def assert_untouched(workspace, before, files_before) -> None:
     assert cloud_snapshot(workspace) == before
     assert not (root / "cdktf.out").exists()
     assert not (root / ".envctl" / "state").exists()
+    assert not (root / ".envctl" / "sandbox" / "state").exists()
     assert {path: path.read_text() for path in root.glob("environments/*.yaml")} == files_before
 
 
