@@ -60,8 +60,10 @@ class RestorePlan:
                     f"from {source}")
         return (f"{self.spec.name}: a new volume in {zone} from {source} replaces "
                 f"{self.old_volume_id}. {self.old_volume_id} is kept, detached and tagged "
-                f"{RETIRED_TAG}={self.spec.id}, until you delete it. The plan printed next "
-                "shows what else changes")
+                f"{RETIRED_TAG}={self.spec.id}, until you delete it. The instance is replaced "
+                "too, because its boot script names the volume it mounts: the root disk starts "
+                "fresh and setup runs again, while everything on the data volume comes from "
+                "the snapshot. The plan printed next shows the rest")
 
 
 @dataclass(frozen=True)
