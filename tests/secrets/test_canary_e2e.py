@@ -29,6 +29,7 @@ from secrets_support import (
 )
 
 from envctl.cli.main import cli
+from envctl.sandbox import reset_cloud
 from envctl.sandbox.record import write_record
 
 pytestmark = pytest.mark.e2e
@@ -89,6 +90,8 @@ def run_cli(cycle: Cycle, label: str, *args: str, input: str | None = None,
 @pytest.fixture(scope="module")
 def cycle(tmp_path_factory, sandbox):
     """Set the canaries, plan, apply, fetch on the box, scale and destroy, once."""
+    # Earlier tests may have launched instances tagged with the same environment ids.
+    reset_cloud(sandbox)
     root = secrets_project(tmp_path_factory.mktemp("canary") / "project")
     write_record(root, sandbox)
     values = {key: canary(key[0].lower()) for key in CANARY_SCOPES}
