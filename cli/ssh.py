@@ -85,8 +85,8 @@ def reach(ctx: Context, name: str, sandbox: bool, yes: bool) -> Target:
 def _check_reachable_from_sandbox(workspace: Workspace, address: str, name: str) -> None:
     """Stop before ssh leaves the machine: in the sandbox, only loopback addresses are reached.
 
-    moto records instances but runs none, and the public address it makes up for one belongs
-    to somebody else on the internet.
+    moto records instances but runs none. Its own public addresses (54.214.0.0/16) belong to
+    real AWS customers, and the sandbox replaces them with loopback ones; this is the check.
     """
     import ipaddress
 

@@ -53,7 +53,7 @@ def _keep_public_addresses_on_loopback() -> None:
     from moto.ec2.models import elastic_network_interfaces
 
     def loopback_public_ip() -> str:
-        # 127.0.0.1 and its neighbours are left out: a local service may listen there.
+        # 127.0.0.0/24 is left out, so no address lands on a service bound to 127.0.0.1.
         octets = (random.randrange(64, 250), random.randrange(256), random.randrange(1, 255))
         return "127.{}.{}.{}".format(*octets)
 
