@@ -43,7 +43,12 @@ class StackRunner:
     on_step: StepCallback | None = None
 
     def init(self) -> None:
-        self._run("init", ["init", "-input=false", "-no-color"])
+        # envctl writes each stack's backend from the project every time: the sandbox's state
+        # folder, the real one, or S3. -reconfigure takes it as written instead of stopping
+        # on the backend that .terraform remembers from the last run.
+        # NOTE: so moving a project from local state to S3 starts from an empty S3 state;
+        # push the old state with `terraform state push` before planning there.
+        self._run("init", ["init", "-input=false", "-no-color", "-reconfigure"])
 
     def validate(self) -> None:
         self._run("validate", ["validate", "-no-color"])

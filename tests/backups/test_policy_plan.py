@@ -38,7 +38,7 @@ def policy_stack(tmp_path_factory, sandbox):
     spec = pin_images(workspace, workspace.project.environments)[0]
     settings = workspace.project.settings
     options = StackOptions(
-        state=settings.state, state_dir=workspace.project.state_dir,
+        state=settings.state, state_dir=workspace.state_dir,
         provider_version=settings.provider.version,
         endpoints={service: sandbox.aws_endpoint for service in AWS_SERVICES},
         sandbox=True, backup_policy=True)

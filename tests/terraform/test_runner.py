@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from pathlib import Path
 
@@ -280,3 +281,27 @@ class TestInitStacks:
         assert results[0] is None
         assert isinstance(results[1], TerraformFailed)
         assert results[1].environment == "broken"
+
+
+
+def data_stack_with_state(path: Path) -> dict:
+    """The one-resource stack with its state in a local file at path."""
+    return {"terraform": {"backend": {"local": {"path": str(path)}}},
+            "resource": {"terraform_data": {"marker": {"input": "hello"}}}}
+
+
+class TestBackendChange:
+    def test_init_follows_new_local_path(self, make_stack, offline_env, tmp_path):
+        """The sandbox and real AWS keep state in different folders for the same stack."""
+        stack_dir = make_stack(data_stack_with_state(tmp_path / "real" / "dev.tfstate"))
+        stack_runner = StackRunner("dev", stack_dir, env=offline_env)
+        stack_runner.init()
+        stack_runner.apply(stack_runner.plan(tmp_path / "first.tfplan").plan_file)
+        moved = data_stack_with_state(tmp_path / "sandbox" / "dev.tfstate")
+        (stack_dir / "cdk.tf.json").write_text(json.dumps(moved))
+
+        stack_runner.init()
+        outcome = stack_runner.plan(tmp_path / "second.tfplan")
+
+        assert outcome.has_changes
+        assert (tmp_path / "real" / "dev.tfstate").exists()
