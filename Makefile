@@ -22,8 +22,10 @@ $(CHECKOV):
 demo: $(BIN)/envctl
 	$(BIN)/envctl --project examples demo
 
+# Much of the suite's time is the AWS provider waiting on moto (volume attachments), so four
+# workers overlap those waits even on two cores. Each test file stays on one worker.
 test: $(BIN)/envctl $(CHECKOV)
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n 4 --dist loadfile
 
 check: $(BIN)/envctl
 	$(BIN)/ruff check .

@@ -3,6 +3,7 @@ empty home folder, and small projects written to disk."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -10,6 +11,12 @@ import pytest
 from tests_support import GOOD_ENVIRONMENT
 
 from envctl.sandbox import Sandbox, down, reset_cloud, up
+
+# Each pytest-xdist worker unpacks the offline provider and fills a plugin cache of its own,
+# because Terraform's plugin cache is unsafe for two processes installing into it at once.
+_WORKER = os.environ.get("PYTEST_XDIST_WORKER")
+if _WORKER and "ENVCTL_CACHE_DIR" not in os.environ:
+    os.environ["ENVCTL_CACHE_DIR"] = str(Path.home() / ".cache" / "envctl" / f"test-{_WORKER}")
 
 
 @pytest.fixture(scope="session")
