@@ -52,6 +52,16 @@ class SshSettings(Strict):
         description="CIDRs allowed to SSH into every environment unless it sets its own.",
     )
 
+    @model_validator(mode="after")
+    def _world(self) -> SshSettings:
+        # An environment opens SSH to the world only with its own allow_world_ssh: true.
+        if {"0.0.0.0/0", "::/0"}.intersection(self.allowed_cidrs):
+            raise ValueError(
+                "allowed_cidrs opens SSH to the world for every environment; list 0.0.0.0/0 "
+                "in one environment's network.ssh_cidrs with allow_world_ssh: true instead"
+            )
+        return self
+
 
 class AwsSettings(Strict):
     """How envctl and Terraform reach AWS. Endpoints are for emulators and private clouds."""

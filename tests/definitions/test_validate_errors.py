@@ -108,6 +108,16 @@ def test_unknown_key_in_project_file(make_project):
     assert "envctl.yaml:3: state.backnd: unknown key; did you mean 'backend'?" in result.stderr
 
 
+def test_world_ssh_in_project_file(make_project):
+    root = make_project(settings="region: us-east-1\nssh:\n  allowed_cidrs: [0.0.0.0/0]\n")
+
+    result = CliRunner().invoke(cli, ["--project", str(root), "validate"])
+
+    assert result.exit_code == 1
+    assert "envctl.yaml:2: ssh: allowed_cidrs opens SSH to the world" in result.stderr
+    assert "allow_world_ssh: true instead" in result.stderr
+
+
 def test_missing_project_file(tmp_path):
     result = CliRunner().invoke(cli, ["--project", str(tmp_path), "validate"])
 
