@@ -97,17 +97,12 @@ def store_demo_secrets(root: Path, specs: list[EnvironmentSpec]) -> None:
     value_file.parent.mkdir(parents=True, exist_ok=True)
     value_file.write_text(DEMO_SECRET_VALUE)
     value_file.chmod(0o600)
-    for scope, name in sorted({(secret_scope(spec, s.scope), s.name)
-                               for spec in specs for s in spec.secrets}):
+    from envctl.secrets.scopes import locations
+
+    named = {(location.scope.option, location.name) for spec in specs
+             for location in locations(spec)}
+    for scope, name in sorted(named):
         envctl(root, "secrets", "set", name, "--scope", scope, "--from-file", str(value_file))
-
-
-def secret_scope(spec: EnvironmentSpec, scope: str) -> str:
-    if scope == "user":
-        return f"user:{spec.owner}"
-    if scope == "template":
-        return f"template:{spec.template}"
-    return f"env:{spec.name}"
 
 
 def envctl(root: Path, *args: str) -> None:
