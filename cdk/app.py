@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
+from typing import Any
 
 from cdktn import App
 
 from envctl.cdk.stack import EnvironmentStack, StackOptions
 from envctl.definitions.loader import Project
 from envctl.definitions.spec import EnvironmentSpec
-from envctl.personal import UserSettings, owner_public_key, personal_layer
+from envctl.instance.deployed import DeployedLayer
+from envctl.personal import UserSettings, owner_public_key, owns, personal_layer
 from envctl.resources import AWS_SERVICES
 
 OUTDIR = "cdktf.out"
@@ -44,13 +46,15 @@ def synth_project(
     sandbox_endpoint: str | None = None,
     allow_volume_deletion: frozenset[str] = frozenset(),
     user: UserSettings | None = None,
+    deployed: Mapping[str, DeployedLayer] | None = None,
 ) -> dict[str, Path]:
     """Synthesize the given environments of a project into <root>/cdktf.out.
 
     sandbox_endpoint sends every AWS service to the local emulator with test credentials.
     allow_volume_deletion names the environment ids whose data volume may be destroyed.
     user is the settings of whoever runs envctl; they add the personal layer and SSH key to
-    the environments that user owns.
+    the environments that user owns. deployed holds, by environment id, the owner's layer and
+    key as the state records them; they apply to the environments that user does not own.
     """
     settings = project.settings
     endpoints = dict(settings.aws.endpoints)
@@ -66,8 +70,18 @@ def synth_project(
             profile=settings.aws.profile,
             sandbox=sandbox_endpoint is not None,
             allow_volume_deletion=spec.id in allow_volume_deletion,
-            personal=personal_layer(spec, user),
-            ssh_public_key=owner_public_key(spec, user),
+            **_owner_parts(spec, user, deployed or {}),
+            report_activity=settings.autostop.report_activity,
         )
 
     return synth(specs, project.root / OUTDIR, options_for)
+
+
+def _owner_parts(spec: EnvironmentSpec, user: UserSettings | None,
+                 deployed: Mapping[str, DeployedLayer]) -> dict[str, Any]:
+    """Return the personal layer and SSH key: the user's own, or else those deployed."""
+    recorded = deployed.get(spec.id)
+    if recorded is not None and not (user and owns(user, spec)):
+        return {"personal": recorded.personal, "ssh_public_key": recorded.public_key}
+    return {"personal": personal_layer(spec, user),
+            "ssh_public_key": owner_public_key(spec, user)}

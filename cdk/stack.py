@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from cdktn import Fn, LocalBackend, S3Backend, TerraformOutput, TerraformStack
+from cdktn_provider_aws.data_aws_partition import DataAwsPartition
 from cdktn_provider_aws.provider import AwsProvider
 from constructs import Construct
 
@@ -14,14 +15,16 @@ from envctl.cdk.constructs.access import SshKeyPair
 from envctl.cdk.constructs.autostop import IdleStopAlarm
 from envctl.cdk.constructs.backup import SnapshotSchedule
 from envctl.cdk.constructs.compute import DevInstance
+from envctl.cdk.constructs.identity import BoxRole
 from envctl.cdk.constructs.image import image_id
 from envctl.cdk.constructs.network import SshSecurityGroup
 from envctl.cdk.constructs.storage import DataVolume
 from envctl.definitions.project import StateSettings
 from envctl.definitions.spec import EnvironmentSpec
+from envctl.instance.autostop.config import activity_report
 from envctl.instance.personal import PersonalLayer
 from envctl.instance.userdata import VOLUME_ID_PLACEHOLDER, render_user_data
-from envctl.resources import provider_settings
+from envctl.resources import box_role_included, provider_settings
 
 
 @dataclass(frozen=True)
@@ -40,6 +43,8 @@ class StackOptions:
     ssh_public_key: str | None = None
     # None: include the snapshot schedule's DLM policy everywhere but the sandbox.
     backup_policy: bool | None = None
+    # Give a box with autostop a role that may set its last-activity tag, and tell its agent.
+    report_activity: bool = False
 
 
 class EnvironmentStack(TerraformStack):
@@ -52,20 +57,28 @@ class EnvironmentStack(TerraformStack):
             spec.region, options.endpoints, options.profile, options.sandbox))
         self.add_override("terraform.required_providers.aws.version", options.provider_version)
 
+        backup = policy_included(spec, options.sandbox, options.backup_policy)
+        reporting = box_role_included(spec, options.report_activity)
+        # Construct ids are unique within a stack, so the constructs share one data source.
+        partition = DataAwsPartition(self, "partition").partition if backup or reporting else ""
+
         network = SshSecurityGroup(self, "network", spec)
         data = DataVolume(self, "data", spec, allow_deletion=options.allow_volume_deletion)
-        user_data = self._user_data(spec, options, data.volume.id)
+        user_data = self._user_data(spec, options, data.volume.id, reporting)
         compute = DevInstance(self, "compute", spec, image_id(self, spec.image),
                               network.group.id, user_data)
         instance = compute.instance
         if options.ssh_public_key:
             instance.key_name = SshKeyPair(self, "access", spec,
                                            options.ssh_public_key).key_pair.key_name
+        if reporting:
+            instance.iam_instance_profile = BoxRole(self, "identity", spec,
+                                                    partition).profile.name
         data.attach(self, instance.id)
         if spec.autostop_minutes:
             IdleStopAlarm(self, "autostop", spec, instance.id)
-        if policy_included(spec, options.sandbox, options.backup_policy):
-            SnapshotSchedule(self, "backup", spec)
+        if backup:
+            SnapshotSchedule(self, "backup", spec, partition)
 
         TerraformOutput(self, "instance_id", value=instance.id)
         TerraformOutput(self, "public_ip", value=instance.public_ip)
@@ -73,14 +86,19 @@ class EnvironmentStack(TerraformStack):
         TerraformOutput(self, "availability_zone", value=data.volume.availability_zone)
 
     @staticmethod
-    def _user_data(spec: EnvironmentSpec, options: StackOptions, volume_id: str) -> str:
+    def _user_data(spec: EnvironmentSpec, options: StackOptions, volume_id: str,
+                   reporting: bool) -> str:
         """The boot script, gzip-compressed by Terraform once it knows the volume id.
 
         cloud-init unzips gzip user data itself, and compressed, the boot files stay well
         under EC2's 16 KB limit. The script goes in as a raw string, so nothing in it is read
-        as a Terraform template; only the placeholder becomes the volume's id.
+        as a Terraform template; only the placeholder becomes the volume's id. When reporting,
+        the agent's configuration also contains where to send the last-activity tag.
         """
-        script = render_user_data(spec, options.personal, volume_id=VOLUME_ID_PLACEHOLDER)
+        activity = (activity_report(spec.region, options.endpoints, options.sandbox)
+                    if reporting else None)
+        script = render_user_data(spec, options.personal, volume_id=VOLUME_ID_PLACEHOLDER,
+                                  activity=activity)
         return Fn.base64gzip(Fn.replace(Fn.raw_string(script), VOLUME_ID_PLACEHOLDER, volume_id))
 
     def _backend(self, spec: EnvironmentSpec, options: StackOptions) -> None:

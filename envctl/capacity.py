@@ -131,16 +131,15 @@ def start_with_fallback(workspace: Workspace, name: str,
 
     That type is instance_type when given, else the stopped instance's own type.
     envctl.lifecycle.start does the starting: on no capacity it tries the environment's other
-    listed types in the volume's zone.
+    listed types in the volume's zone, skipping those that would go over their quota.
     """
     from envctl.inventory import describe_environments
     from envctl.lifecycle import start
 
     spec = workspace.project.environment(name)
     status = describe_environments(workspace, [spec])[0]
-    first_type = instance_type or status.instance_type
-    if status.state in ("stopped", "stopping") and first_type:
-        # NOTE: only the first type is checked. A fallback type with more vCPUs that goes over
-        # the quota fails at StartInstances with EC2's VcpuLimitExceeded instead.
-        check_quotas(workspace, [Launch(spec.name, spec.id, spec.region, first_type)])
+    # Any other type, requested or a fallback, gets its quota checked before the type change.
+    own_type = None if instance_type else status.instance_type
+    if status.state in ("stopped", "stopping") and own_type:
+        check_quotas(workspace, [Launch(spec.name, spec.id, spec.region, own_type)])
     return start(workspace, name, instance_type)

@@ -16,15 +16,11 @@ from envctl.definitions import catalog
 from envctl.definitions.spec import EnvironmentSpec
 from envctl.errors import CloudError
 from envctl.prices import on_demand_price
-from envctl.resources import ROOT_VOLUME_GB
+from envctl.resources import LAST_ACTIVITY_TAG, ROOT_VOLUME_GB
 from envctl.workspace import Workspace
 
 PROBE_USER_AGENT = "envctl-probe/1"
 ENVIRONMENT_ID_TAG = "envctl:environment-id"
-# An instance tag with the time of the box's last activity (ISO 8601).
-# NOTE: nothing writes this tag yet: the autostop agent keeps its last activity in its state
-# file on the box, so ls and status show "-" until a reporter tags the instance.
-LAST_ACTIVITY_TAG = "envctl:last-activity"
 
 # States of an instance that still exists; terminated ones are history, not environments.
 LIVE_STATES = ("pending", "running", "stopping", "stopped", "shutting-down")

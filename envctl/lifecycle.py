@@ -169,13 +169,16 @@ def _start_on_first_available(workspace: Workspace, spec: EnvironmentSpec,
 
 def _passes_preflight(workspace: Workspace, spec: EnvironmentSpec, instance_type: str,
                       explicit: bool) -> bool:
-    """Check that instance_type can run the environment; a requested type that cannot raises,
-    a fallback from the file that cannot is skipped."""
+    """Check that instance_type can run the environment within its vCPU quota.
+
+    A requested type that fails the check raises. A fallback type from the file is skipped."""
+    from envctl.quotas import Launch, QuotaExceeded, check_quotas
     from envctl.scaling import ScaleRejected, preflight
 
     try:
         preflight(workspace, spec, instance_type)
-    except ScaleRejected as error:
+        check_quotas(workspace, [Launch(spec.name, spec.id, spec.region, instance_type)])
+    except (ScaleRejected, QuotaExceeded) as error:
         if explicit:
             raise
         log.warning("%s: skipping fallback type %s: %s", spec.name, instance_type, error)

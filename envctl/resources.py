@@ -6,11 +6,17 @@ one of them stay out.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from envctl.definitions.spec import EnvironmentSpec
 
 MANAGED_BY = "envctl"
+# The tag that ties every resource to its environment. Its value, the environment id, never
+# changes.
+ENVIRONMENT_ID_TAG = "envctl:environment-id"
+# The tag in which the box's autostop agent reports its last activity, for `envctl ls`.
+LAST_ACTIVITY_TAG = "envctl:last-activity"
 DATA_DEVICE = "/dev/sdf"
 ROOT_VOLUME_GB = 100
 
@@ -25,7 +31,7 @@ def base_tags(spec: EnvironmentSpec) -> dict[str, str]:
         "Name": spec.name,
         "owner": spec.owner,
         "environment": spec.name,
-        "envctl:environment-id": spec.id,
+        ENVIRONMENT_ID_TAG: spec.id,
         "managed-by": MANAGED_BY,
     }
     return dict(sorted(tags.items()))
@@ -128,10 +134,74 @@ def security_group_rules(spec: EnvironmentSpec) -> list[dict[str, Any]]:
     return rules
 
 
+def box_role_included(spec: EnvironmentSpec, report_activity: bool) -> bool:
+    """Decide whether the box gets its role. Only the autostop agent uses the role, and the
+    agent is installed only when the spec sets autostop_minutes."""
+    return report_activity and bool(spec.autostop_minutes)
+
+
+def box_role_name(spec: EnvironmentSpec) -> str:
+    """Return the name of the box's role and instance profile. It has at most 47 characters,
+    because an environment id has at most 36 and IAM allows 64 in a role name."""
+    return f"envctl-{spec.id}-box"
+
+
+def box_role_settings(spec: EnvironmentSpec) -> dict[str, Any]:
+    """Arguments of the aws_iam_role that the box's instance profile carries."""
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Effect": "Allow",
+            "Principal": {"Service": "ec2.amazonaws.com"},
+            "Action": "sts:AssumeRole",
+        }],
+    }
+    return {
+        "name": box_role_name(spec),
+        "description": f"The box of envctl environment {spec.id}: sets its last-activity tag",
+        "assume_role_policy": json.dumps(trust, sort_keys=True),
+        "tags": base_tags(spec),
+    }
+
+
+def box_role_policy_settings(spec: EnvironmentSpec, partition: str) -> dict[str, Any]:
+    """Arguments of the aws_iam_role_policy, apart from the role: CreateTags with the
+    last-activity key only, on instances tagged with this environment's id.
+
+    ForAllValues is true for a request without tag keys too, so the Null condition requires
+    them (IAM User Guide, "Multivalued context keys"). partition is "aws", "aws-cn" or
+    "aws-us-gov", or a Terraform reference to the partition that holds the stack.
+    """
+    # NOTE: moto stores this policy without enforcing it, so no test evaluates the conditions;
+    # the tests check the policy document only.
+    statement = {
+        "Sid": "SetLastActivityTag",
+        "Effect": "Allow",
+        "Action": "ec2:CreateTags",
+        "Resource": f"arn:{partition}:ec2:*:*:instance/*",
+        "Condition": {
+            "StringEquals": {f"ec2:ResourceTag/{ENVIRONMENT_ID_TAG}": spec.id},
+            "ForAllValues:StringEquals": {"aws:TagKeys": [LAST_ACTIVITY_TAG]},
+            "Null": {"aws:TagKeys": "false"},
+        },
+    }
+    policy = {"Version": "2012-10-17", "Statement": [statement]}
+    return {"name": "envctl-last-activity", "policy": json.dumps(policy, sort_keys=True)}
+
+
+def box_profile_settings(spec: EnvironmentSpec) -> dict[str, Any]:
+    """Arguments of the aws_iam_instance_profile, apart from the role."""
+    return {"name": box_role_name(spec), "tags": base_tags(spec)}
+
+
 def provider_settings(region: str, endpoints: dict[str, str], profile: str | None,
                       sandbox: bool) -> dict[str, Any]:
-    """Arguments of the AWS provider. With endpoints, every service goes to them, nowhere else."""
-    settings: dict[str, Any] = {"region": region}
+    """Arguments of the AWS provider. With endpoints, every service goes to them, nowhere else.
+
+    The provider ignores the last-activity tag, which the box's agent sets outside Terraform,
+    so a plan neither shows it as a change nor removes it.
+    """
+    settings: dict[str, Any] = {"region": region, "ignore_tags": [{"keys": [LAST_ACTIVITY_TAG]}]}
     if profile:
         settings["profile"] = profile
     if endpoints:

@@ -14,9 +14,11 @@ import json
 import logging
 import re
 import tarfile
+from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import PurePosixPath
+from typing import Any
 
 from envctl.definitions.models import RepoSpec
 from envctl.definitions.spec import EnvironmentSpec
@@ -58,9 +60,14 @@ class PayloadFile:
 
 
 def payload_files(
-    spec: EnvironmentSpec, personal: PersonalLayer | None, user: str | None
+    spec: EnvironmentSpec,
+    personal: PersonalLayer | None,
+    user: str | None,
+    *,
+    activity: Mapping[str, Any] | None = None,
 ) -> list[PayloadFile]:
-    """Collect the scripts, data files and autostop agent for one environment."""
+    """Collect the scripts, data files and autostop agent for one environment. activity goes
+    into the agent's configuration, as render_user_data describes."""
     package = resources.files("envctl.instance")
     files = [
         PayloadFile(
@@ -72,7 +79,7 @@ def payload_files(
     ]
     files += _environment_files(spec, user)
     files += _personal_files(spec, personal or PersonalLayer())
-    files += _autostop_files(spec)
+    files += _autostop_files(spec, activity)
     files += _secrets_files(spec)
     return files
 
@@ -318,7 +325,8 @@ def packaged_agent() -> bytes | None:
     return agent.read_bytes() if agent.is_file() else None
 
 
-def _autostop_files(spec: EnvironmentSpec) -> list[PayloadFile]:
+def _autostop_files(spec: EnvironmentSpec,
+                    activity: Mapping[str, Any] | None = None) -> list[PayloadFile]:
     if not spec.autostop_minutes:
         return []
     agent = packaged_agent()
@@ -327,7 +335,7 @@ def _autostop_files(spec: EnvironmentSpec) -> list[PayloadFile]:
         # CloudWatch alarm stops an idle instance.
         log.warning("%s: autostop agent not found in the package; the box gets none", spec.id)
         return []
-    settings = autostop_config(spec)
+    settings = autostop_config(spec, activity)
     config = json.dumps(settings, separators=(",", ":")) + "\n"
     # The service's time limit covers the environment's own pre-stop hook timeout.
     service = render("envctl-autostop.service.j2",

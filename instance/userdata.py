@@ -10,6 +10,8 @@ from __future__ import annotations
 import base64
 import gzip
 import re
+from collections.abc import Mapping
+from typing import Any
 
 from envctl.definitions.spec import EnvironmentSpec
 from envctl.instance.payload import SETUP_FILES, PayloadFile, UserDataError, pack, payload_files
@@ -39,6 +41,7 @@ def render_user_data(
     volume_id: str,
     device_name: str = DATA_DEVICE,
     user: str | None = None,
+    activity: Mapping[str, Any] | None = None,
 ) -> str:
     """Render the user data for one environment's instance.
 
@@ -49,7 +52,8 @@ def render_user_data(
     contains no "${" or "%{", so Terraform's template syntax has nothing else to interpret.
     device_name is the attach name of the volume, used on Xen instance types. user is the
     Linux user that owns the volume and runs the setup. None means the image's default login
-    user, looked up on the box.
+    user, looked up on the box. activity is the autostop agent's "activity" section, from
+    activity_report(), or None when the box has no role to report its last activity with.
 
     Raises UserDataError when a value cannot be carried safely or the result, after
     compression, exceeds EC2's 16 KB limit.
@@ -63,7 +67,7 @@ def render_user_data(
         raise UserDataError(
             f"{spec.id}: device name {device_name!r} is not a device such as /dev/sdf"
         )
-    files = payload_files(spec, personal, user)
+    files = payload_files(spec, personal, user, activity=activity)
     user_data = _render(files, volume_id, device_name)
     size = final_size(user_data, volume_id)
     if size > USER_DATA_LIMIT:

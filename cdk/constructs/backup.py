@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from cdktn_provider_aws.data_aws_partition import DataAwsPartition
 from cdktn_provider_aws.dlm_lifecycle_policy import (
     DlmLifecyclePolicy,
     DlmLifecyclePolicyPolicyDetailsSchedule,
@@ -22,10 +21,10 @@ from envctl.definitions.spec import EnvironmentSpec
 class SnapshotSchedule(Construct):
     """Snapshots of the data volume on the spec's schedule, found by the environment-id tag."""
 
-    def __init__(self, scope: Construct, construct_id: str, spec: EnvironmentSpec) -> None:
+    def __init__(self, scope: Construct, construct_id: str, spec: EnvironmentSpec,
+                 partition: str) -> None:
         super().__init__(scope, construct_id)
         # The managed policy's ARN differs by partition (aws, aws-cn, aws-us-gov).
-        partition = DataAwsPartition(scope, "partition").partition
         self.role = IamRole(scope, "backup_role", **backup_role_settings(spec))
         permissions = IamRolePolicyAttachment(
             scope,

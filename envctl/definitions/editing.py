@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from ruamel.yaml import YAML
-from ruamel.yaml.comments import CommentedMap
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 
 def set_field(path: Path, keys: tuple[str, ...], value: Any) -> None:
@@ -19,6 +19,34 @@ def set_field(path: Path, keys: tuple[str, ...], value: Any) -> None:
         if not isinstance(node.get(key), dict):
             node[key] = CommentedMap()
         node = node[key]
-    node[keys[-1]] = value
+    old = node.get(keys[-1])
+    if old != value:
+        _drop_line_comment(node, keys[-1])
+    node[keys[-1]] = _in_style_of(old, value)
     with path.open("w", encoding="utf-8") as handle:
         yaml.dump(data, handle)
+
+
+def _in_style_of(old: Any, value: Any) -> Any:
+    """Write a list as the one it replaces was written: [a, b] stays on one line."""
+    if isinstance(old, CommentedSeq) and isinstance(value, list) and old.fa.flow_style():
+        value = CommentedSeq(value)
+        value.fa.set_flow_style()
+    return value
+
+
+def _drop_line_comment(node: CommentedMap, key: Any) -> None:
+    """Drop the comment at the end of KEY's line, which described the value being replaced.
+
+    ruamel keeps that comment and any full-line comments below it in one token; those lines
+    belong to what follows, so they stay.
+    """
+    entry = node.ca.items.get(key)
+    token = entry[2] if entry and len(entry) > 2 else None
+    if token is None or not token.value.lstrip(" \t").startswith("#"):
+        return
+    _, newline, rest = token.value.partition("\n")
+    if rest.strip():
+        token.value = newline + rest
+    else:
+        entry[2] = None

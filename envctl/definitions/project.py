@@ -21,6 +21,10 @@ class StateSettings(Strict):
     key_prefix: str = Field("envctl", description="Key prefix inside the bucket.")
     region: str | None = Field(None, description="Bucket region; the project region if unset.")
 
+    def object_key(self, stack_name: str) -> str:
+        """The S3 key of one stack's state (backend: s3)."""
+        return f"{self.key_prefix}/{stack_name}/terraform.tfstate"
+
     @model_validator(mode="after")
     def _bucket(self) -> StateSettings:
         if self.backend == "s3" and not self.bucket:
@@ -138,6 +142,17 @@ class CostSettings(Strict):
     )
 
 
+class AutostopSettings(Strict):
+    """Project-wide settings of the autostop agent on every box."""
+
+    report_activity: bool = Field(
+        True,
+        description="Give each box with autostop an IAM role that may set only its own "
+        "envctl:last-activity tag, so envctl ls and envctl status show its last activity. "
+        "Turn it off where envctl may not create IAM roles.",
+    )
+
+
 class ProjectSettings(Strict):
     """The project file, envctl.yaml."""
 
@@ -158,4 +173,8 @@ class ProjectSettings(Strict):
     costs: CostSettings = Field(
         default_factory=CostSettings,
         description="Usage figures behind the monthly cost estimates in plan summaries.",
+    )
+    autostop: AutostopSettings = Field(
+        default_factory=AutostopSettings,
+        description="How the autostop agent on each box reports its activity.",
     )

@@ -24,6 +24,7 @@ from typing import Any
 from envctl.definitions.spec import EnvironmentSpec
 from envctl.definitions.yamlfile import line_of, read_yaml
 from envctl.errors import DataLossRefused, DefinitionError, TerraformFailed
+from envctl.planning.deployed import recorded_attributes
 from envctl.planning.impact import VOLUME_TYPE, data_impact, data_loss_message
 from envctl.terraform.results import PlanOutcome
 from envctl.terraform.runner import StackRunner
@@ -53,22 +54,13 @@ def recorded_volume(workspace: Workspace, spec: EnvironmentSpec,
         path = workspace.state_dir / f"{spec.stack_name}.tfstate"
         if not path.exists():
             return None
-        return _volume_in_raw_state(json.loads(path.read_text()))
+        return recorded_attributes(json.loads(path.read_text()), VOLUME_TYPE, VOLUME_NAME)
     if runner is None:
         return None
     root = runner.show_state().get("values", {}).get("root_module", {})
     for resource in root.get("resources", []):
         if resource["address"] == f"{VOLUME_TYPE}.{VOLUME_NAME}":
             return dict(resource["values"])
-    return None
-
-
-def _volume_in_raw_state(state: dict[str, Any]) -> dict[str, Any] | None:
-    for resource in state.get("resources", []):
-        if (resource.get("mode"), resource.get("type"), resource.get("name")) == (
-                "managed", VOLUME_TYPE, VOLUME_NAME):
-            instances = resource.get("instances") or []
-            return dict(instances[0]["attributes"]) if instances else None
     return None
 
 

@@ -19,6 +19,7 @@ from envctl.backups.policy import backup_summary
 from envctl.definitions.loader import load_project
 from envctl.definitions.spec import EnvironmentSpec
 from envctl.images import pin_image, resolve_ami
+from envctl.planning.deployed import deployed_layer
 from envctl.planning.impact import DataImpact, action_of, data_impact, managed_changes
 from envctl.workspace import Workspace
 
@@ -77,13 +78,16 @@ def synthesize(workspace: Workspace, specs: Sequence[EnvironmentSpec],
                allow_volume_deletion: frozenset[str] = frozenset()) -> dict[str, Path]:
     """Synthesize the stacks of specs; the CDK layer is imported only here."""
     from envctl.cdk.app import synth_project
-    from envctl.personal import load_user_settings
+    from envctl.personal import load_user_settings, owns
 
-    # NOTE: the personal layer and SSH key come from the settings of whoever plans, and apply
-    # only when that is the owner. A plan by anyone else leaves them out, which changes the
-    # instance's user data and key pair.
+    # The owner's personal layer and SSH key come from the owner's settings. Anyone else
+    # keeps those that the state records, so their plan does not replace the owner's box.
+    user = load_user_settings()
+    deployed = {spec.id: deployed_layer(workspace, spec) for spec in specs
+                if not owns(user, spec)}
     return synth_project(workspace.project, specs, sandbox_endpoint=workspace.sandbox_endpoint,
-                         allow_volume_deletion=allow_volume_deletion, user=load_user_settings())
+                         allow_volume_deletion=allow_volume_deletion, user=user,
+                         deployed=deployed)
 
 
 def stack_sha256(folder: Path) -> str:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import contextlib
 import glob
+import hashlib
+import hmac
 import ipaddress
 import json
 import logging
@@ -19,8 +21,11 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from collections import namedtuple
 from datetime import datetime
+from urllib.error import HTTPError
+from urllib.parse import urlencode, urlsplit
 
 LOG = logging.getLogger("envctl.autostop")
 # A longer silence between two checks means the agent did not run, so nothing is known about
@@ -387,6 +392,125 @@ def save_state(path: str, state: dict) -> bool:
         return False
 
 
+# Activity report: the box tags its own instance with its last activity, for `envctl ls`
+
+
+def report_due(settings: dict | None, state: dict, previous: dict | None, stop: bool) -> bool:
+    """Return whether to report now: only a newer last activity, at most once per
+    every_minutes, and at once before a stop, so a stopped box's tag is up to date."""
+    if not settings:
+        return False
+    previous = previous or {}
+    reported = previous.get("activity_reported_wall") or 0
+    # A second's slack: the last activity is recomputed from two clocks on every check.
+    if state["last_active_wall"] <= reported + 1:
+        return False
+    attempted = previous.get("activity_attempt_wall")
+    return (stop or attempted is None
+            or state["last_check_wall"] - attempted >= settings["every_minutes"] * 60)
+
+
+def report(settings: dict | None, state: dict, previous: dict | None, stop: bool) -> None:
+    """Tag the instance with the last activity when due, and note the outcome in STATE.
+
+    A failed report is a note in the decision line; it never changes the decision."""
+    previous = previous or {}
+    for key in ("activity_reported_wall", "activity_attempt_wall"):
+        state[key] = previous.get(key)
+    if not report_due(settings, state, previous, stop):
+        return
+    state["activity_attempt_wall"] = state["last_check_wall"]
+    try:
+        instance = tag_instance(settings, utc(state["last_active_wall"]))
+    except Exception as error:  # noqa: BLE001 - the report must never block a decision
+        state["notes"].append(f"activity report failed: {error}")
+        return
+    state["activity_reported_wall"] = state["last_active_wall"]
+    LOG.info("reported last activity %s in tag %s of %s",
+             utc(state["last_active_wall"]), settings["tag"], instance)
+
+
+def tag_instance(settings: dict, value: str) -> str:
+    """Set the activity tag on this box's instance with EC2's CreateTags; return its id."""
+    credentials = metadata_credentials(settings)
+    instance = (_read(settings["instance_id_path"]) or "").strip()
+    if not instance:
+        instance = metadata_get(settings, "instance-id", credentials["metadata_token"])
+    body = urlencode({"Action": "CreateTags", "Version": "2016-11-15", "ResourceId.1": instance,
+                      "Tag.1.Key": settings["tag"], "Tag.1.Value": value})
+    url = settings["ec2_endpoint"].rstrip("/") + "/"
+    headers = sign_v4("POST", url, body, settings["region"], "ec2", credentials, time.time())
+    http_call(urllib.request.Request(url, body.encode(), headers, method="POST"),
+              settings["timeout_seconds"], "CreateTags")
+    return instance
+
+
+def metadata_credentials(settings: dict) -> dict:
+    """Read the box role's temporary credentials from the metadata service (IMDSv2)."""
+    token_request = urllib.request.Request(
+        settings["metadata_url"].rstrip("/") + "/latest/api/token", method="PUT",
+        headers={"X-aws-ec2-metadata-token-ttl-seconds": "300"})
+    token = http_call(token_request, settings["timeout_seconds"], "metadata token")
+    roles = metadata_get(settings, "iam/security-credentials/", token).split()
+    if not roles:
+        raise RuntimeError("the instance has no IAM role")
+    found = json.loads(metadata_get(settings, "iam/security-credentials/" + roles[0], token))
+    return {"access_key": found["AccessKeyId"], "secret_key": found["SecretAccessKey"],
+            "token": found.get("Token"), "metadata_token": token}
+
+
+def metadata_get(settings: dict, path: str, token: str) -> str:
+    url = settings["metadata_url"].rstrip("/") + "/latest/meta-data/" + path
+    request = urllib.request.Request(url, headers={"X-aws-ec2-metadata-token": token})
+    return http_call(request, settings["timeout_seconds"], "metadata " + path)
+
+
+# Proxies from the environment never apply, because the metadata service is reachable only
+# from the box itself.
+DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
+def http_call(request: urllib.request.Request, timeout: float, what: str) -> str:
+    """Send REQUEST; return the body, or raise RuntimeError naming WHAT and the AWS error."""
+    try:
+        with DIRECT.open(request, timeout=timeout) as response:
+            return response.read().decode(errors="replace")
+    except HTTPError as error:
+        text = error.read().decode(errors="replace")
+        code = re.search(r"<Code>([^<]+)</Code>", text)
+        detail = code.group(1) if code else first_line(text)
+        raise RuntimeError(f"{what}: HTTP {error.code} {detail}") from None
+    except OSError as error:
+        raise RuntimeError(f"{what}: {error}") from None
+
+
+def sign_v4(method: str, url: str, body: str, region: str, service: str, credentials: dict,
+            now: float) -> dict:
+    """Return the headers that sign a form-encoded request with AWS Signature Version 4."""
+    moment = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(now))
+    parts = urlsplit(url)
+    headers = {"Content-Type": "application/x-www-form-urlencoded; charset=utf-8",
+               "Host": parts.netloc, "X-Amz-Date": moment}
+    if credentials.get("token"):
+        headers["X-Amz-Security-Token"] = credentials["token"]
+    names = sorted(name.lower() for name in headers)
+    values = {name.lower(): value.strip() for name, value in headers.items()}
+    signed = ";".join(names)
+    canonical = "\n".join([method, parts.path or "/", parts.query,
+                           "".join(f"{name}:{values[name]}\n" for name in names), signed,
+                           hashlib.sha256(body.encode()).hexdigest()])
+    scope = f"{moment[:8]}/{region}/{service}/aws4_request"
+    to_sign = "\n".join(["AWS4-HMAC-SHA256", moment, scope,
+                         hashlib.sha256(canonical.encode()).hexdigest()])
+    key = ("AWS4" + credentials["secret_key"]).encode()
+    for part in (moment[:8], region, service, "aws4_request"):
+        key = hmac.new(key, part.encode(), hashlib.sha256).digest()
+    signature = hmac.new(key, to_sign.encode(), hashlib.sha256).hexdigest()
+    headers["Authorization"] = (f"AWS4-HMAC-SHA256 Credential={credentials['access_key']}/"
+                                f"{scope}, SignedHeaders={signed}, Signature={signature}")
+    return headers
+
+
 # Stopping
 
 
@@ -453,6 +577,7 @@ def run_once(config: dict, clock, run, run_hook=run_pre_stop_hook, poweroff=powe
     state = load_state(config["state_file"])
     samples = collect(config, run)
     new_state, stop = decide(clock(), samples, config, state)
+    report(config.get("activity"), new_state, state, stop and not dry_run)
     LOG.info("%s", describe(new_state, stop, config))
     if not save_state(config["state_file"], new_state):
         return 1

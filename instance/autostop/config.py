@@ -7,10 +7,12 @@ README.md in this folder describes every key.
 from __future__ import annotations
 
 import copy
+from collections.abc import Mapping
 from importlib.resources import files
 from typing import Any
 
 from envctl.definitions.spec import EnvironmentSpec
+from envctl.resources import LAST_ACTIVITY_TAG
 
 CONFIG_PATH = "/etc/envctl/autostop.json"
 # Probe commands one run may wait for: who, ss, nvidia-smi and nproc.
@@ -21,12 +23,18 @@ POWEROFF_COMMAND_TIMEOUT_SECONDS = 120
 HOOK_KILL_WAIT_SECONDS = 10
 # Room for Python's start and the file work of one run.
 RUN_MARGIN_SECONDS = 60
+# HTTP calls of one activity report: a metadata token, the role name, its credentials and
+# CreateTags.
+REPORT_CALLS = 4
+# The instance metadata service's address on every EC2 instance.
+METADATA_URL = "http://169.254.169.254"
 
 
 # The agent keeps no defaults of its own: this is the whole configuration it reads, and
 # README.md in this folder describes each key. Signals left out of "signals" are off.
 DEFAULT_CONFIG: dict[str, Any] = {
     "idle_minutes": 60,
+    "activity": None,
     "state_file": "/run/envctl/autostop/state.json",
     "poweroff_commands": [["systemctl", "poweroff"], ["shutdown", "-h", "now"]],
     "command_timeout_seconds": 20,
@@ -59,15 +67,40 @@ DEFAULT_CONFIG: dict[str, Any] = {
 }
 
 
-def autostop_config(spec: EnvironmentSpec) -> dict[str, Any]:
+def activity_report(region: str, endpoints: Mapping[str, str] | None = None,
+                    sandbox: bool = False) -> dict[str, Any]:
+    """Return the agent's "activity" settings: where it reports the box's last activity.
+
+    The agent tags its own instance through EC2's API, in REGION or at the project's ec2
+    endpoint override, with the credentials of the box's role from the metadata service. The
+    sandbox's emulator serves the metadata paths too, so there nothing points past 127.0.0.1.
+    """
+    domain = "amazonaws.com.cn" if region.startswith("cn-") else "amazonaws.com"
+    ec2 = (endpoints or {}).get("ec2") or f"https://ec2.{region}.{domain}"
+    return {
+        "tag": LAST_ACTIVITY_TAG,
+        "every_minutes": 5,
+        "region": region,
+        "ec2_endpoint": ec2,
+        "metadata_url": ec2 if sandbox else METADATA_URL,
+        # cloud-init writes the instance id here on every boot, so no metadata call is needed.
+        "instance_id_path": "/var/lib/cloud/data/instance-id",
+        "timeout_seconds": 5,
+    }
+
+
+def autostop_config(spec: EnvironmentSpec, activity: Mapping[str, Any] | None = None
+                    ) -> dict[str, Any]:
     """Return the agent configuration for SPEC: its idle time, signals and pre-stop hook.
 
     The signals are those autostop.signals lists, or all of them, with the agent's default
     thresholds: GPU 10 %, load 0.5 per core, ports 8888 and 6006. A null autostop_minutes
-    keeps the agent logging decisions without ever stopping the box.
+    keeps the agent logging decisions without ever stopping the box. ACTIVITY, from
+    activity_report(), turns on the last-activity tag; the box then needs a role that may set it.
     """
     config = copy.deepcopy(DEFAULT_CONFIG)
     config["idle_minutes"] = spec.autostop_minutes
+    config["activity"] = dict(activity) if activity else None
     config["signals"]["heartbeat"]["paths"].append(f"{spec.volume.mount_path}/.envctl/heartbeat")
     chosen = spec.autostop.signals if spec.autostop else None
     if chosen is not None:
@@ -91,7 +124,9 @@ def service_timeout_seconds(config: dict[str, Any] | None = None) -> int:
     hook = config["pre_stop"]["timeout_seconds"] + HOOK_KILL_WAIT_SECONDS
     probes = PROBE_COMMANDS * config["command_timeout_seconds"]
     poweroff = len(config["poweroff_commands"]) * POWEROFF_COMMAND_TIMEOUT_SECONDS
-    return int(hook + probes + poweroff + RUN_MARGIN_SECONDS)
+    activity = config.get("activity")
+    report = REPORT_CALLS * activity["timeout_seconds"] if activity else 0
+    return int(hook + probes + poweroff + report + RUN_MARGIN_SECONDS)
 
 
 def agent_source() -> str:

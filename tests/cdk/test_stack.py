@@ -128,7 +128,8 @@ def test_sandbox_pins_every_endpoint_to_loopback(spec_from, synth_stack):
 def test_real_provider_has_no_test_credentials(spec_from, synth_stack):
     provider = synth_stack(spec_from())["provider"]["aws"][0]
 
-    assert provider == {"region": "us-east-1"}
+    assert provider == {"region": "us-east-1",
+                        "ignore_tags": [{"keys": ["envctl:last-activity"]}]}
 
 
 def test_unpinned_ssm_image_uses_lookup(spec_from, synth_stack):

@@ -123,3 +123,13 @@ def test_missing_project_file(tmp_path):
 
     assert result.exit_code == 1
     assert "no envctl.yaml here or in any parent folder" in result.stderr
+
+
+def test_report_activity_must_be_boolean(make_project):
+    root = make_project(settings="region: us-east-1\nautostop:\n  report_activity: sometimes\n")
+
+    result = CliRunner().invoke(cli, ["--project", str(root), "validate"])
+
+    assert result.exit_code == 1
+    assert "envctl.yaml:3: autostop.report_activity: Input should be a valid boolean" in (
+        result.stderr)

@@ -20,6 +20,7 @@ from envctl.planning.run import (
     plan_environments,
     retained_volume_id,
 )
+from envctl.resources import LAST_ACTIVITY_TAG
 
 pytestmark = pytest.mark.e2e
 
@@ -58,6 +59,40 @@ def test_plan_after_apply_has_no_changes(applied):
 
     changed = {plan.environment: plan.changes for plan in again if plan.has_changes}
     assert changed == {}
+
+
+def test_boxes_run_with_box_role(applied):
+    workspace, _, results = applied
+
+    for result in results:
+        spec = workspace.project.environment(result.environment)
+        name = f"envctl-{spec.id}-box"
+        ec2 = workspace.client("ec2", spec.region)
+        iam = workspace.client("iam", spec.region)
+        reservations = ec2.describe_instances(InstanceIds=[result.outputs["instance_id"]])
+        instance = reservations["Reservations"][0]["Instances"][0]
+        profile = iam.get_instance_profile(InstanceProfileName=name)["InstanceProfile"]
+        policy = iam.get_role_policy(RoleName=name, PolicyName="envctl-last-activity")
+        condition = policy["PolicyDocument"]["Statement"][0]["Condition"]
+
+        assert instance["IamInstanceProfile"]["Arn"] == profile["Arn"], spec.name
+        assert [role["RoleName"] for role in profile["Roles"]] == [name]
+        assert condition["StringEquals"] == {"ec2:ResourceTag/envctl:environment-id": spec.id}
+
+
+def test_last_activity_tag_leaves_plan_unchanged(applied):
+    workspace, _, results = applied
+    spec = workspace.project.environment("pytorch-train")
+    instance_id = next(r.outputs["instance_id"] for r in results if r.environment == spec.name)
+    ec2 = workspace.client("ec2", spec.region)
+    # What the box's autostop agent sends with its role's credentials.
+    ec2.create_tags(Resources=[instance_id],
+                    Tags=[{"Key": LAST_ACTIVITY_TAG, "Value": "2026-12-04T10:00:00Z"}])
+
+    again = plan_environments(workspace, [spec], workspace.plans_dir)
+
+    assert again[0].changes == ()
+    assert not again[0].has_changes
 
 
 def test_images_are_pinned_in_files(applied):

@@ -16,10 +16,11 @@ from pathlib import Path
 
 import pytest
 from instance_support import VOLUME_ID, make_spec, unpack
-from tests_support import GOOD_ENVIRONMENT
+from tests_support import GOOD_ENVIRONMENT, boot_script
 
 from envctl.definitions.loader import load_project
 from envctl.instance import render_user_data
+from envctl.instance.autostop.config import activity_report
 from envctl.instance.userdata import VOLUME_ID_PLACEHOLDER, final_size
 
 # Jinja, Terraform template syntax, quotes, command substitution and the payload's heredoc
@@ -33,14 +34,14 @@ NASTY_SETUP = (
 VOLUME_REFERENCE = re.compile(r", (aws_ebs_volume\.[A-Za-z0-9_]+\.id)\)\)\}$")
 
 
-def synthesized_user_data(tmp_path: Path, setup: str) -> tuple[str, str]:
-    """Synthesize sd-box with SETUP; return the instance's user_data_base64 and the script
-    rendered for it."""
+def synthesized_instance(tmp_path: Path, setup: str, settings: str = "") -> tuple[dict, Path]:
+    """Synthesize sd-box with SETUP and envctl.yaml SETTINGS; return its aws_instance and the
+    project root."""
     from envctl.cdk.app import STACK_FILE, synth_project
 
     root = tmp_path / "project"
     (root / "environments").mkdir(parents=True)
-    (root / "envctl.yaml").write_text("region: us-east-1\n")
+    (root / "envctl.yaml").write_text("region: us-east-1\n" + settings)
     text = GOOD_ENVIRONMENT.replace("setup: |\n  pip install -e diffusers\n",
                                     f"setup: {json.dumps(setup)}\n")
     (root / "environments/sd-box.yaml").write_text(text)
@@ -49,8 +50,16 @@ def synthesized_user_data(tmp_path: Path, setup: str) -> tuple[str, str]:
     assert spec.setup == setup
     folders = synth_project(project, [spec])
     stack = json.loads((folders[spec.id] / STACK_FILE).read_text())
-    instance = next(iter(stack["resource"]["aws_instance"].values()))
-    script = render_user_data(spec, volume_id=VOLUME_ID_PLACEHOLDER)
+    return next(iter(stack["resource"]["aws_instance"].values())), root
+
+
+def synthesized_user_data(tmp_path: Path, setup: str) -> tuple[str, str]:
+    """Synthesize sd-box with SETUP; return the instance's user_data_base64 and the script
+    rendered for it, which reports activity as the project does by default."""
+    instance, root = synthesized_instance(tmp_path, setup)
+    spec = load_project(root).environment("sd-box")
+    script = render_user_data(spec, volume_id=VOLUME_ID_PLACEHOLDER,
+                              activity=activity_report(spec.region))
     return instance["user_data_base64"], script
 
 
@@ -105,3 +114,19 @@ def test_terraform_gzip_within_counted_size(tmp_path: Path, autostop: int | None
     # few bytes, and the limit check must not count fewer than Terraform produces.
     assert len(received) <= final_size(script, VOLUME_ID_PLACEHOLDER)
     assert gzip.decompress(received).decode() == script.replace(VOLUME_ID_PLACEHOLDER, VOLUME_ID)
+
+
+@pytest.mark.parametrize("settings,reporting", [
+    ("", True),
+    ("autostop:\n  report_activity: false\n", False),
+], ids=["default", "turned off"])
+def test_stack_agent_config_activity(tmp_path: Path, fake_root: Path, settings: str,
+                                     reporting: bool):
+    instance, _ = synthesized_instance(tmp_path, "true\n", settings)
+
+    lib = unpack(boot_script(instance), fake_root)
+
+    config = json.loads((lib / "autostop/autostop.json").read_text())
+    expected = activity_report("us-east-1") if reporting else None
+    assert config["activity"] == expected
+    assert ("iam_instance_profile" in instance) is reporting

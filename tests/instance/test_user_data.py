@@ -17,7 +17,7 @@ from instance_support import HF_TOKEN, SCRIPTS, VOLUME_ID, make_spec, repo, unpa
 
 from envctl.definitions.models import VolumeSpec
 from envctl.instance import PersonalLayer, UserDataError, payload, render_user_data
-from envctl.instance.autostop.config import autostop_config
+from envctl.instance.autostop.config import activity_report, autostop_config
 from envctl.instance.payload import SCRIPTS as PAYLOAD_SCRIPTS
 from envctl.instance.payload import minify_python, minify_shell
 from envctl.instance.userdata import USER_DATA_LIMIT, final_size
@@ -171,6 +171,27 @@ class TestAutostop:
         assert "TimeoutStartSec=690\n" in service
         assert "OnUnitActiveSec=1min" in (lib / "units/envctl-autostop.timer").read_text()
 
+    def test_activity_section_only_when_given(self, fake_root: Path, stand_in_agent: bytes):
+        spec = make_spec(autostop_minutes=45)
+        activity = activity_report("us-east-1")
+
+        reporting = unpack(render_user_data(spec, volume_id=VOLUME_ID, activity=activity),
+                           fake_root / "reporting")
+        silent = unpack(render_user_data(spec, volume_id=VOLUME_ID), fake_root / "silent")
+
+        config = json.loads((reporting / "autostop/autostop.json").read_text())
+        assert config["activity"] == activity
+        assert config == autostop_config(spec, activity)
+        assert json.loads((silent / "autostop/autostop.json").read_text())["activity"] is None
+
+    def test_activity_without_autostop_adds_nothing(self, fake_root: Path, stand_in_agent: bytes):
+        activity = activity_report("us-east-1")
+
+        lib = unpack(render_user_data(make_spec(), volume_id=VOLUME_ID, activity=activity),
+                     fake_root)
+
+        assert not (lib / "autostop").exists()
+
     def test_on_without_agent_skips_it(
         self, fake_root: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
     ):
@@ -197,7 +218,8 @@ class TestAutostop:
     def test_packaged_agent_fits_user_data(self):
         spec = make_spec(autostop_minutes=60, secrets=HF_TOKEN)
 
-        user_data = render_user_data(spec, volume_id=VOLUME_ID)
+        user_data = render_user_data(spec, volume_id=VOLUME_ID,
+                                     activity=activity_report("us-east-1"))
 
         assert final_size(user_data, VOLUME_ID) <= USER_DATA_LIMIT
 
@@ -205,7 +227,8 @@ class TestAutostop:
         setup = _realistic_setup(1536)
         spec = make_spec(autostop_minutes=60, setup=setup, secrets=HF_TOKEN)
 
-        user_data = render_user_data(spec, volume_id=TERRAFORM_VOLUME_ID)
+        user_data = render_user_data(spec, volume_id=TERRAFORM_VOLUME_ID,
+                                     activity=activity_report("us-east-1"))
 
         assert final_size(user_data, TERRAFORM_VOLUME_ID) <= USER_DATA_LIMIT - SIZE_MARGIN
         lib = unpack(user_data.replace(TERRAFORM_VOLUME_ID, VOLUME_ID), fake_root)

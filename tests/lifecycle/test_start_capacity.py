@@ -162,3 +162,22 @@ def test_no_listed_type_has_capacity(project, fresh_cloud, proxy):
     assert instance["State"]["Name"] == "stopped"
     assert instance["InstanceType"] == "t3.large"
     assert spec.source.read_text() == before
+
+
+def test_fallback_over_its_quota_is_skipped(project, fresh_cloud, proxy):
+    spec = load_project(project).environment("python-cpu")
+    launched = launch(fresh_cloud, spec, stopped=True)
+    set_field(spec.source, ("instance", "types"), ["t3.large", "g5.12xlarge", "t3a.large"])
+    # Another team's two g5.48xlarge fill the sandbox's 384-vCPU G and VT quota.
+    image = ec2_client(fresh_cloud).describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
+    ec2_client(fresh_cloud).run_instances(ImageId=image, MinCount=2, MaxCount=2,
+                                          InstanceType="g5.48xlarge")
+    workspace = open_workspace(load_project(project), sandbox=True,
+                               running=proxy.sandbox_behind())
+
+    result = start(workspace, "python-cpu")
+
+    assert result.no_capacity == ("t3.large",)
+    assert result.instance_type == "t3a.large"
+    assert describe(fresh_cloud, launched.instance_id)["InstanceType"] == "t3a.large"
+    assert proxy.actions().count("StartInstances") == 2

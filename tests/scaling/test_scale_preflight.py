@@ -189,7 +189,11 @@ def test_cli_scale_edits_file_without_apply(workspace):
     assert "  ok: t3a.large is offered in us-east-1a, where the data volume is" in result.stderr
     assert result.stderr.rstrip().endswith("then apply it with: envctl apply sd-dreambooth")
     assert load_project(root).environment("sd-dreambooth").instance_type == "t3a.large"
-    assert "one NVIDIA A10G" in source.read_text()
+    # The comment on the type line described the GPU type; the file's other comments stay.
+    text = source.read_text()
+    assert "  type: t3a.large\n" in text
+    assert "one NVIDIA A10G" not in text
+    assert "# the gpu-pytorch template, used by every environment built from it." in text
 
 
 def test_cli_scale_rejected_type_leaves_file(workspace):

@@ -90,7 +90,8 @@ class SimulatedBox:
         self.record("nvidia-smi", data("nvidia-smi-no-devices.txt"), returncode=6)
         self.config = agent_config(root, self.proc, idle_minutes)
         for key, value in overrides.items():
-            self.config[key] = {**self.config[key], **value} if isinstance(value, dict) else value
+            current = self.config.get(key)
+            self.config[key] = {**current, **value} if isinstance(current, dict) else value
         self.poweroffs: list[float] = []
         self.hook_calls: list[dict] = []
         self._run_hook = run_hook or self._record_hook
