@@ -28,6 +28,10 @@ RUN_MARGIN_SECONDS = 60
 REPORT_CALLS = 4
 # The instance metadata service's address on every EC2 instance.
 METADATA_URL = "http://169.254.169.254"
+# The sandbox's boxes never run, because moto runs no machines. Their agent gets this fixed
+# loopback address (moto's default port), not the emulator's own port: that port changes with
+# every `sandbox up`, and each change would alter the user data and replace the box.
+SANDBOX_AGENT_ENDPOINT = "http://127.0.0.1:5000"
 
 
 # The agent keeps no defaults of its own: this is the whole configuration it reads, and
@@ -72,11 +76,13 @@ def activity_report(region: str, endpoints: Mapping[str, str] | None = None,
     """Return the agent's "activity" settings: where it reports the box's last activity.
 
     The agent tags its own instance through EC2's API, in REGION or at the project's ec2
-    endpoint override, with the credentials of the box's role from the metadata service. The
-    sandbox's emulator serves the metadata paths too, so there nothing points past 127.0.0.1.
+    endpoint override, with the credentials of the box's role from the metadata service. In
+    the sandbox both point at SANDBOX_AGENT_ENDPOINT, so nothing points past 127.0.0.1.
     """
     domain = "amazonaws.com.cn" if region.startswith("cn-") else "amazonaws.com"
     ec2 = (endpoints or {}).get("ec2") or f"https://ec2.{region}.{domain}"
+    if sandbox:
+        ec2 = SANDBOX_AGENT_ENDPOINT
     return {
         "tag": LAST_ACTIVITY_TAG,
         "every_minutes": 5,

@@ -1,7 +1,7 @@
 """The last activity travels from the box's agent to `envctl ls` and `envctl status`.
 
-The agent runs here against moto, which serves the EC2 API and the instance metadata paths, with
-the activity settings that the sandbox's user data carries. Then ls and status read the tag.
+The agent runs here against moto, which serves the EC2 API and the instance metadata paths.
+Then ls and status read the tag.
 """
 
 from __future__ import annotations
@@ -29,7 +29,9 @@ def agent_config(tmp_path: Path, sandbox: Sandbox, instance_id: str) -> dict:
     config["state_file"] = str(tmp_path / "state.json")
     config["signals"] = {"heartbeat": {"paths": [str(tmp_path / "heartbeat")],
                                        "within_minutes": 1}}
-    config["activity"] = activity_report("us-east-1", {"ec2": sandbox.aws_endpoint}, sandbox=True)
+    config["activity"] = activity_report("us-east-1", {"ec2": sandbox.aws_endpoint})
+    # moto serves the metadata paths too, with stand-in credentials for the box's role.
+    config["activity"]["metadata_url"] = sandbox.aws_endpoint
     config["activity"]["instance_id_path"] = str(tmp_path / "instance-id")
     (tmp_path / "instance-id").write_text(instance_id)
     return config

@@ -88,10 +88,12 @@ def instance_id(fresh_cloud: Sandbox) -> str:
 
 
 def reporting_box(root: Path, sandbox: Sandbox, instance_id: str, **report: str) -> SimulatedBox:
-    """Return a simulated box that reports to the sandbox's moto, as in sandbox user data."""
-    activity = activity_report("us-east-1", {"ec2": sandbox.aws_endpoint}, sandbox=True)
+    """Return a simulated box that reports to the sandbox's moto, which serves both EC2 and
+    the metadata paths."""
+    activity = activity_report("us-east-1", {"ec2": sandbox.aws_endpoint})
     (root / "instance-id").write_text(instance_id + "\n")
-    activity.update(instance_id_path=str(root / "instance-id"), **report)
+    activity.update(metadata_url=sandbox.aws_endpoint, instance_id_path=str(root / "instance-id"))
+    activity.update(report)
     return SimulatedBox(root, activity=activity)
 
 

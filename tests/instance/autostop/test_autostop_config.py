@@ -143,3 +143,22 @@ def _keys(config: dict[str, Any]) -> set[str]:
 
 def test_readme_lives_beside_the_agent() -> None:
     assert Path(README).is_file()
+
+
+def test_sandbox_activity_ignores_emulator_port() -> None:
+    # The emulator's port changes with each `sandbox up`; the user data must not.
+    first = activity_report("us-east-1", {"ec2": "http://127.0.0.1:48853"}, sandbox=True)
+    second = activity_report("us-east-1", {"ec2": "http://127.0.0.1:51234"}, sandbox=True)
+
+    assert first == second
+    assert first["ec2_endpoint"] == "http://127.0.0.1:5000"
+    assert first["metadata_url"] == "http://127.0.0.1:5000"
+
+
+def test_real_activity_uses_regional_endpoint() -> None:
+    activity = activity_report("eu-west-1")
+
+    assert activity["ec2_endpoint"] == "https://ec2.eu-west-1.amazonaws.com"
+    assert activity_report("cn-north-1")["ec2_endpoint"] == (
+        "https://ec2.cn-north-1.amazonaws.com.cn")
+    assert activity["metadata_url"] == "http://169.254.169.254"
