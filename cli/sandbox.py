@@ -40,6 +40,8 @@ def up(ctx: Context) -> None:
         f"aws:   {started.aws_endpoint} (pid {started.pids['aws']})",
         f"vault: {started.vault_address} (pid {started.pids['vault']})",
         f"logs:  {log_dir(root)}",
+        # The follow-up commands that envctl prints do not repeat --sandbox.
+        "use:   add --sandbox to each envctl command, or export ENVCTL_SANDBOX=1",
         "stop:  envctl sandbox down",
     ]
     ctx.emit("\n".join(lines), {

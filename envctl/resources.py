@@ -146,20 +146,26 @@ def box_role_name(spec: EnvironmentSpec) -> str:
     return f"envctl-{spec.id}-box"
 
 
-def box_role_settings(spec: EnvironmentSpec) -> dict[str, Any]:
-    """Arguments of the aws_iam_role that the box's instance profile carries."""
+def service_role_trust(service: str) -> str:
+    """Return the assume-role policy, as JSON, that lets one AWS service such as
+    ec2.amazonaws.com take on a role."""
     trust = {
         "Version": "2012-10-17",
         "Statement": [{
             "Effect": "Allow",
-            "Principal": {"Service": "ec2.amazonaws.com"},
+            "Principal": {"Service": service},
             "Action": "sts:AssumeRole",
         }],
     }
+    return json.dumps(trust, sort_keys=True)
+
+
+def box_role_settings(spec: EnvironmentSpec) -> dict[str, Any]:
+    """Arguments of the aws_iam_role that the box's instance profile carries."""
     return {
         "name": box_role_name(spec),
         "description": f"The box of envctl environment {spec.id}: sets its last-activity tag",
-        "assume_role_policy": json.dumps(trust, sort_keys=True),
+        "assume_role_policy": service_role_trust("ec2.amazonaws.com"),
         "tags": base_tags(spec),
     }
 

@@ -6,13 +6,12 @@ only, so retain.days becomes the count the schedule makes in that many days.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from envctl.backups.tags import ENVIRONMENT_TAG, KIND_TAG
 from envctl.definitions.models import BackupScheduleSpec
 from envctl.definitions.spec import EnvironmentSpec
-from envctl.resources import base_tags
+from envctl.resources import base_tags, service_role_trust
 
 POLICY_TYPE = "aws_dlm_lifecycle_policy"
 VOLUME_TYPE = "aws_ebs_volume"
@@ -33,18 +32,10 @@ def policy_included(spec: EnvironmentSpec, sandbox: bool, requested: bool | None
 
 def backup_role_settings(spec: EnvironmentSpec) -> dict[str, Any]:
     """Arguments of the aws_iam_role that DLM assumes to snapshot this environment's volume."""
-    trust = {
-        "Version": "2012-10-17",
-        "Statement": [{
-            "Effect": "Allow",
-            "Principal": {"Service": "dlm.amazonaws.com"},
-            "Action": "sts:AssumeRole",
-        }],
-    }
     return {
         "name": f"envctl-{spec.id}-backup",
         "description": f"Data Lifecycle Manager snapshots of envctl environment {spec.id}",
-        "assume_role_policy": json.dumps(trust, sort_keys=True),
+        "assume_role_policy": service_role_trust("dlm.amazonaws.com"),
         "tags": base_tags(spec),
     }
 

@@ -53,6 +53,7 @@ def test_up_text_names_logs_and_stop_command(sandbox_root):
     assert result.exit_code == 0, result.stderr
     assert f"logs:  {sandbox_root.resolve() / '.envctl' / 'sandbox'}" in result.stdout
     assert "stop:  envctl sandbox down" in result.stdout
+    assert "export ENVCTL_SANDBOX=1" in result.stdout
 
 
 def test_project_root_found_above_folder(sandbox_root):
