@@ -209,9 +209,15 @@ def load_saved_plans(workspace: Workspace, plan_dir: Path,
 
 
 def save_plan_files(plan_file: Path, plan: dict[str, Any], text: str) -> None:
-    """Keep the plan JSON and text next to the binary plan, for audit."""
+    """Keep the plan JSON and text next to the binary plan, for audit.
+
+    The text is redacted like a pull-request comment, because CI uploads it for reviewers: a
+    tag value that looks like a token must not travel with it.
+    """
+    from envctl.review.redact import redact
+
     plan_file.with_suffix(".plan.json").write_text(json.dumps(plan, indent=2, sort_keys=True))
-    plan_file.with_suffix(".plan.txt").write_text(text)
+    plan_file.with_suffix(".plan.txt").write_text(redact(text))
 
 
 def raise_first(outcomes: Sequence[Any]) -> list[Any]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from envctl.planning.run import save_plan_files
 from envctl.review.redact import REDACTED, redact, redact_data
 
 # Built from parts, so this file contains no complete token.
@@ -60,3 +61,14 @@ def test_redact_data_walks_nested_values():
     data = redact_data({"a": [token, {"b": f"x {token}"}], "n": 3, "none": None})
 
     assert data == {"a": [REDACTED, {"b": f"x {REDACTED}"}], "n": 3, "none": None}
+
+
+def test_saved_plan_text_is_redacted(tmp_path):
+    token = "ghp_" + "a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8"
+    text = f'      + tags = {{\n          + "note" = "{token}"\n        }}\n'
+
+    save_plan_files(tmp_path / "sd-box.tfplan", {"resource_changes": []}, text)
+
+    saved = (tmp_path / "sd-box.plan.txt").read_text()
+    assert token not in saved
+    assert f'"note" = "{REDACTED}"' in saved
