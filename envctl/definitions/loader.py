@@ -88,9 +88,10 @@ def check_project(root: Path) -> tuple[Project, list[DefinitionError]]:
     settings = validate(ProjectSettings, raw_settings, root / PROJECT_FILE)
     project = Project(root=root, settings=settings)
     errors: list[DefinitionError] = []
-    raw_templates: dict[str, tuple[Path, Any]] = {}
+    raw_templates: dict[str, tuple[Path, Any] | None] = {}
     for path in sorted((root / "templates").glob("*.yaml")):
         try:
+            raw_templates[path.stem] = None
             raw = read_yaml(path)
             check_secret_values(path, raw)
             project.templates[path.stem] = validate(TemplateDefinition, raw, path)
@@ -107,8 +108,10 @@ def check_project(root: Path) -> tuple[Project, list[DefinitionError]]:
 
 
 def _load_environment(
-    path: Path, settings: ProjectSettings, templates: dict[str, tuple[Path, Any]]
+    path: Path, settings: ProjectSettings, templates: dict[str, tuple[Path, Any] | None]
 ) -> EnvironmentSpec:
+    """Load one environment file on top of its template. TEMPLATES maps each template's name
+    to its file and YAML, or to None when that file is invalid."""
     raw = read_yaml(path)
     check_secret_values(path, raw)
     merged = to_plain(raw)
@@ -120,7 +123,12 @@ def _load_environment(
             raise DefinitionError(str(path), line_of(raw, ("template",)), "template",
                                   f"no template named {template!r}",
                                   f"add templates/{template}.yaml or use one of: {known}")
-        base = to_plain(templates[template][1])
+        found = templates[template]
+        if found is None:
+            raise DefinitionError(str(path), line_of(raw, ("template",)), "template",
+                                  f"template {template!r} is invalid",
+                                  f"fix the error in templates/{template}.yaml first")
+        base = to_plain(found[1])
 
     # Validate the merged result: a field may be complete only with the template's part,
     # such as image.pinned here and image.ssm_parameter in the template. Merging runs without

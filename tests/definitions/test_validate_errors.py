@@ -99,6 +99,19 @@ def test_unknown_template_names_known_ones(make_project):
     assert "gpu-base" in result.stderr
 
 
+def test_invalid_template_named_as_cause(make_project):
+    text = GOOD_ENVIRONMENT.replace("owner: alice\n", "owner: alice\ntemplate: gpu\n")
+    root = make_project({"sd-box": text}, templates={"gpu": "instance:\n  typ: g5.xlarge\n"})
+
+    result = CliRunner().invoke(cli, ["--project", str(root), "validate"])
+
+    assert result.exit_code == 1
+    assert "gpu.yaml" in result.stderr
+    assert "no template named" not in result.stderr
+    assert "sd-box.yaml:4: template: template 'gpu' is invalid" in result.stderr
+    assert "fix the error in templates/gpu.yaml first" in result.stderr
+
+
 def test_unknown_key_in_project_file(make_project):
     root = make_project(settings="region: us-east-1\nstate:\n  backnd: local\n")
 
