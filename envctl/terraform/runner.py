@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -25,6 +26,9 @@ Result = TypeVar("Result")
 # step is the Terraform subcommand ("init", "plan", "show", "apply", ...), elapsed its run
 # time in seconds.
 StepCallback = Callable[[str, str, float], None]
+# Written into .terraform after a successful init: the hash of everything init reads.
+INIT_MARK = "envctl-init.sha256"
+STACK_FILE = "cdk.tf.json"
 
 
 @dataclass
@@ -43,12 +47,47 @@ class StackRunner:
     on_step: StepCallback | None = None
 
     def init(self) -> None:
+        """Initialize the stack folder, unless the last init read exactly the same inputs.
+
+        Init reads the backend, the required providers, the module sources, the engine and the
+        CLI configuration (mirror and plugin cache). When none changed since the last
+        successful init and its provider files still exist, running it again changes nothing,
+        and skipping it saves seconds per stack on every plan.
+        """
+        mark = self.stack_dir / ".terraform" / INIT_MARK
+        fingerprint = self._init_inputs()
+        if self._initialized(mark, fingerprint):
+            log.debug("%s: init skipped, its inputs are unchanged", self.environment)
+            return
         # envctl writes each stack's backend from the project every time: the sandbox's state
         # folder, the real one, or S3. -reconfigure takes it as written instead of stopping
         # on the backend that .terraform remembers from the last run.
         # NOTE: so moving a project from local state to S3 starts from an empty S3 state;
         # push the old state with `terraform state push` before planning there.
+        mark.unlink(missing_ok=True)
         self._run("init", ["init", "-input=false", "-no-color", "-reconfigure"])
+        mark.parent.mkdir(exist_ok=True)
+        mark.write_text(fingerprint)
+
+    def _init_inputs(self) -> str:
+        """Hash what init reads: the stack's terraform block, its module sources, the engine
+        and the CLI configuration file."""
+        path = self.stack_dir / STACK_FILE
+        stack = json.loads(path.read_text()) if path.is_file() else {}
+        modules = {name: block.get("source") for name, block in stack.get("module", {}).items()}
+        config = self.cli_config.read_text() if self.cli_config else ""
+        inputs = [stack.get("terraform"), modules, self.engine.name, config]
+        return hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()
+
+    def _initialized(self, mark: Path, fingerprint: str) -> bool:
+        """Check that the last init had these inputs and that its provider files still exist:
+        a cleared plugin cache leaves dangling links in .terraform/providers."""
+        if not mark.is_file() or mark.read_text() != fingerprint:
+            return False
+        if not (self.stack_dir / ".terraform.lock.hcl").is_file():
+            return False
+        providers = self.stack_dir / ".terraform" / "providers"
+        return providers.is_dir() and all(path.exists() for path in providers.rglob("*"))
 
     def validate(self) -> None:
         self._run("validate", ["validate", "-no-color"])

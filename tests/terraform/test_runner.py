@@ -305,3 +305,47 @@ class TestBackendChange:
 
         assert outcome.has_changes
         assert (tmp_path / "real" / "dev.tfstate").exists()
+
+
+class TestInitSkip:
+    """init runs again only when something it reads has changed."""
+
+    @pytest.fixture
+    def runner(self, make_stack, aws_config, offline_env, mirror_config) -> StackRunner:
+        """An initialized stack that needs hashicorp/aws from the offline mirror."""
+        stack_runner = StackRunner("dev", make_stack(aws_config), env=offline_env,
+                                   cli_config=mirror_config)
+        stack_runner.init()
+        return stack_runner
+
+    @staticmethod
+    def steps_of(runner: StackRunner) -> list[str]:
+        steps: list[str] = []
+        runner.on_step = lambda environment, step, elapsed: steps.append(step)
+        runner.init()
+        return steps
+
+    def test_unchanged_stack_skips_init(self, runner):
+        assert self.steps_of(runner) == []
+
+    def test_new_backend_runs_init(self, runner):
+        stack_file = runner.stack_dir / "cdk.tf.json"
+        stack = json.loads(stack_file.read_text())
+        stack.setdefault("terraform", {})["backend"] = {
+            "local": {"path": str(runner.stack_dir / "elsewhere.tfstate")}}
+        stack_file.write_text(json.dumps(stack))
+
+        assert self.steps_of(runner) == ["init"]
+        assert self.steps_of(runner) == []
+
+    def test_missing_provider_files_run_init(self, runner, tmp_path):
+        lock = runner.stack_dir / ".terraform.lock.hcl"
+        lock.unlink()
+
+        assert self.steps_of(runner) == ["init"]
+        assert lock.is_file()
+
+    def test_skipped_init_still_validates(self, runner):
+        self.steps_of(runner)
+
+        runner.validate()
