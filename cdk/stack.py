@@ -43,7 +43,7 @@ class StackOptions:
     ssh_public_key: str | None = None
     # None: include the snapshot schedule's DLM policy everywhere but the sandbox.
     backup_policy: bool | None = None
-    # Give a box with autostop a role that may set its last-activity tag, and tell its agent.
+    # Give a box with autostop a role that may set its last-activity tag.
     report_activity: bool = False
 
 
@@ -64,7 +64,7 @@ class EnvironmentStack(TerraformStack):
 
         network = SshSecurityGroup(self, "network", spec)
         data = DataVolume(self, "data", spec, allow_deletion=options.allow_volume_deletion)
-        user_data = self._user_data(spec, options, data.volume.id, reporting)
+        user_data = self._user_data(spec, options, data.volume.id)
         compute = DevInstance(self, "compute", spec, image_id(self, spec.image),
                               network.group.id, user_data)
         instance = compute.instance
@@ -86,17 +86,18 @@ class EnvironmentStack(TerraformStack):
         TerraformOutput(self, "availability_zone", value=data.volume.availability_zone)
 
     @staticmethod
-    def _user_data(spec: EnvironmentSpec, options: StackOptions, volume_id: str,
-                   reporting: bool) -> str:
+    def _user_data(spec: EnvironmentSpec, options: StackOptions, volume_id: str) -> str:
         """The boot script, gzip-compressed by Terraform once it knows the volume id.
 
         cloud-init unzips gzip user data itself, and compressed, the boot files stay well
         under EC2's 16 KB limit. The script goes in as a raw string, so nothing in it is read
-        as a Terraform template; only the placeholder becomes the volume's id. When reporting,
-        the agent's configuration also contains where to send the last-activity tag.
+        as a Terraform template; only the placeholder becomes the volume's id. The agent's
+        configuration always says where to send the last-activity tag, whether or not the box
+        gets a role to send it with: turning reporting on or off then changes only the
+        instance profile, which EC2 changes in place, and not the user data, which would
+        replace the box.
         """
-        activity = (activity_report(spec.region, options.endpoints, options.sandbox)
-                    if reporting else None)
+        activity = activity_report(spec.region, options.endpoints, options.sandbox)
         script = render_user_data(spec, options.personal, volume_id=VOLUME_ID_PLACEHOLDER,
                                   activity=activity)
         return Fn.base64gzip(Fn.replace(Fn.raw_string(script), VOLUME_ID_PLACEHOLDER, volume_id))

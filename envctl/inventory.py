@@ -208,11 +208,11 @@ def environment_status(spec: EnvironmentSpec,
 
 
 def parse_time(text: str | None) -> datetime.datetime | None:
-    """Read an ISO 8601 time with an offset; None when it is missing or not such a time."""
+    """Read an ISO 8601 time with an offset, in UTC; None when it is missing or not such a time."""
     if not text:
         return None
     try:
         moment = datetime.datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
         return None
-    return moment if moment.tzinfo is not None else None
+    return moment.astimezone(datetime.UTC) if moment.tzinfo is not None else None

@@ -13,6 +13,9 @@ def set_field(path: Path, keys: tuple[str, ...], value: Any) -> None:
     """Set a nested key in a YAML file, creating the mappings on the way, keeping comments."""
     yaml = YAML(typ="rt")
     yaml.preserve_quotes = True
+    # Block lists indented under their key ("repos:" then "  - url: ..."), as envctl's
+    # examples and `envctl create` write them; ruamel would otherwise move them left.
+    yaml.indent(mapping=2, sequence=4, offset=2)
     data = yaml.load(path.read_text(encoding="utf-8"))
     node = data
     for key in keys[:-1]:
@@ -46,7 +49,7 @@ def _drop_line_comment(node: CommentedMap, key: Any) -> None:
     if token is None or not token.value.lstrip(" \t").startswith("#"):
         return
     _, newline, rest = token.value.partition("\n")
-    if rest.strip():
-        token.value = newline + rest
+    if rest:
+        token.value = newline + rest  # blank lines and comment lines below stay
     else:
         entry[2] = None

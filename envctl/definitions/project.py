@@ -145,8 +145,10 @@ class CostSettings(Strict):
 class AutostopSettings(Strict):
     """Project-wide settings of the autostop agent on every box."""
 
+    # Strict, so that a quoted "no" or a 0 is an error rather than a quiet false.
     report_activity: bool = Field(
         True,
+        strict=True,
         description="Give each box with autostop an IAM role that may set only its own "
         "envctl:last-activity tag, so envctl ls and envctl status show its last activity. "
         "Turn it off where envctl may not create IAM roles.",

@@ -43,6 +43,25 @@ def test_same_value_keeps_its_comment(tmp_path: Path) -> None:
     assert edited(tmp_path, ("volume", "size_gb"), 200) == ENVIRONMENT
 
 
+def test_blank_line_after_dropped_comment_stays(tmp_path: Path) -> None:
+    path = tmp_path / "whisper.yaml"
+    path.write_text("instance:\n  type: g4dn.xlarge  # one T4\n\nvolume:\n  size_gb: 100\n")
+
+    set_field(path, ("instance", "type"), "g5.xlarge")
+
+    assert path.read_text() == "instance:\n  type: g5.xlarge\n\nvolume:\n  size_gb: 100\n"
+
+
+def test_block_lists_keep_their_indent(tmp_path: Path) -> None:
+    text = "repos:\n  - url: https://github.com/openai/whisper\n    ref: v20240930\n"
+    path = tmp_path / "whisper.yaml"
+    path.write_text(text)
+
+    set_field(path, ("image", "pinned"), "ami-0123456789abcdef0")
+
+    assert path.read_text() == text + "image:\n  pinned: ami-0123456789abcdef0\n"
+
+
 def test_missing_mappings_are_created(tmp_path: Path) -> None:
     text = edited(tmp_path, ("volume", "snapshot_id"), "snap-0123456789abcdef0")
 

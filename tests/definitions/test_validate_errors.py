@@ -138,8 +138,9 @@ def test_missing_project_file(tmp_path):
     assert "no envctl.yaml here or in any parent folder" in result.stderr
 
 
-def test_report_activity_must_be_boolean(make_project):
-    root = make_project(settings="region: us-east-1\nautostop:\n  report_activity: sometimes\n")
+@pytest.mark.parametrize("value", ["sometimes", '"no"', "0"])
+def test_report_activity_must_be_boolean(make_project, value):
+    root = make_project(settings=f"region: us-east-1\nautostop:\n  report_activity: {value}\n")
 
     result = CliRunner().invoke(cli, ["--project", str(root), "validate"])
 

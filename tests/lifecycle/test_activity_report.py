@@ -10,6 +10,7 @@ import copy
 import time
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 from lifecycle_support import launch
 
@@ -17,7 +18,9 @@ from envctl.cli.main import cli
 from envctl.definitions.loader import load_project
 from envctl.instance.autostop import agent
 from envctl.instance.autostop.config import DEFAULT_CONFIG, activity_report
+from envctl.planning.run import apply_plans, plan_environments
 from envctl.sandbox import Sandbox
+from envctl.workspace import open_workspace
 
 # The training job's last busy minute, this long before ls runs.
 MINUTES_AGO = 7
@@ -57,3 +60,24 @@ def test_ls_status_show_reported_activity(project: Path, fresh_cloud: Sandbox,
     status = runner.invoke(cli, ["--project", str(project), "status", "whisper", "--sandbox"])
     assert status.exit_code == 0, status.stderr
     assert f"{MINUTES_AGO}m ago" in status.stdout
+
+
+@pytest.mark.e2e
+def test_reporting_toggle_keeps_box(project: Path, fresh_cloud: Sandbox) -> None:
+    # Real Terraform and hashicorp/aws 3.39.0 on moto: about a minute.
+    def plan_and_apply(folder: str) -> tuple:
+        workspace = open_workspace(load_project(project), sandbox=True, running=fresh_cloud)
+        spec = workspace.project.environment("python-cpu")
+        plans = plan_environments(workspace, [spec], project / folder)
+        return dict(plans[0].changes), apply_plans(workspace, plans)[0].outputs["instance_id"]
+
+    _, first = plan_and_apply("plans-on")
+    settings = project / "envctl.yaml"
+    settings.write_text(settings.read_text() + "autostop:\n  report_activity: false\n")
+
+    changes, second = plan_and_apply("plans-off")
+
+    assert changes["aws_instance.instance"] == "update"
+    assert changes["aws_iam_role.box_role"] == "delete"
+    assert changes["aws_iam_instance_profile.box_profile"] == "delete"
+    assert second == first

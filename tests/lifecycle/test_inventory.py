@@ -131,6 +131,13 @@ def test_gpu_label():
     assert gpu_label("no.such") is None
 
 
+def test_parse_time_converts_offset_to_utc():
+    moment = parse_time("2026-12-04T10:00:00+02:00")
+
+    assert moment == datetime.datetime(2026, 12, 4, 8, tzinfo=datetime.UTC)
+    assert moment is not None and moment.isoformat() == "2026-12-04T08:00:00+00:00"
+
+
 def test_parse_time_rejects_naive_and_garbage():
     assert parse_time("2026-12-04T10:00:00+02:00") is not None
     assert parse_time("2026-12-04T10:00:00") is None
