@@ -92,8 +92,8 @@ class EnvironmentStack(TerraformStack):
         cloud-init unzips gzip user data itself, and compressed, the boot files stay well
         under EC2's 16 KB limit. The script goes in as a raw string, so nothing in it is read
         as a Terraform template; only the placeholder becomes the volume's id. The agent's
-        configuration always says where to send the last-activity tag, whether or not the box
-        gets a role to send it with: turning reporting on or off then changes only the
+        configuration always contains where to send the last-activity tag, whether or not the
+        box gets a role to send it with. Turning reporting on or off then changes only the
         instance profile, which EC2 changes in place, and not the user data, which would
         replace the box.
         """

@@ -31,7 +31,7 @@ def set_field(path: Path, keys: tuple[str, ...], value: Any) -> None:
 
 
 def _in_style_of(old: Any, value: Any) -> Any:
-    """Write a list as the one it replaces was written: [a, b] stays on one line."""
+    """Return VALUE in the style of the list it replaces, so that [a, b] stays on one line."""
     if isinstance(old, CommentedSeq) and isinstance(value, list) and old.fa.flow_style():
         value = CommentedSeq(value)
         value.fa.set_flow_style()

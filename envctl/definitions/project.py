@@ -22,7 +22,7 @@ class StateSettings(Strict):
     region: str | None = Field(None, description="Bucket region; the project region if unset.")
 
     def object_key(self, stack_name: str) -> str:
-        """The S3 key of one stack's state (backend: s3)."""
+        """Return the S3 key of one stack's state (backend: s3)."""
         return f"{self.key_prefix}/{stack_name}/terraform.tfstate"
 
     @model_validator(mode="after")
