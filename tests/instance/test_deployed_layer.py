@@ -20,7 +20,7 @@ LAYERS = [
 
 def as_sent(user_data: str) -> str:
     """The user data as the stack's base64gzip() hands it to EC2 and the state."""
-    return base64.b64encode(gzip.compress(user_data.encode())).decode()
+    return base64.b64encode(gzip.compress(user_data.encode(), mtime=0)).decode()
 
 
 @pytest.mark.parametrize("layer", LAYERS, ids=["both", "dotfiles", "setup"])
@@ -38,6 +38,7 @@ def test_user_data_without_a_layer_has_none() -> None:
 
 
 @pytest.mark.parametrize("text", ["", "not base64!", base64.b64encode(b"plain").decode(),
-                                  as_sent("#!/bin/bash\necho someone else's script\n")])
+                                  as_sent("#!/bin/bash\necho someone else's script\n")],
+                         ids=["empty", "not-base64", "not-gzip", "other-script"])
 def test_foreign_user_data_has_no_layer(text: str) -> None:
     assert personal_layer_of(text) is None
