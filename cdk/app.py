@@ -12,11 +12,10 @@ from envctl.cdk.stack import EnvironmentStack, StackOptions
 from envctl.definitions.loader import Project
 from envctl.definitions.spec import EnvironmentSpec
 from envctl.instance.deployed import DeployedLayer
-from envctl.personal import UserSettings, owner_public_key, owns, personal_layer
+from envctl.personal import UserSettings, owner_public_key, personal_layer
 from envctl.resources import AWS_SERVICES
 
 OUTDIR = "cdktf.out"
-STACK_FILE = "cdk.tf.json"
 
 
 # The Terraform releases the stacks are written for. S3 state locking with a lock file (no
@@ -53,8 +52,8 @@ def synth_project(
     sandbox_endpoint sends every AWS service to the local emulator with test credentials.
     allow_volume_deletion names the environment ids whose data volume may be destroyed.
     user is the settings of whoever runs envctl; they add the personal layer and SSH key to
-    the environments that user owns. deployed holds, by environment id, the owner's layer and
-    key as the state records them; they apply to the environments that user does not own.
+    the environments that user owns. deployed holds, for the environments that user does not
+    own, the owner's layer and key as the state records them, by environment id.
     """
     settings = project.settings
     endpoints = dict(settings.aws.endpoints)
@@ -81,7 +80,7 @@ def _owner_parts(spec: EnvironmentSpec, user: UserSettings | None,
                  deployed: Mapping[str, DeployedLayer]) -> dict[str, Any]:
     """Return the personal layer and SSH key: the user's own, or else those deployed."""
     recorded = deployed.get(spec.id)
-    if recorded is not None and not (user and owns(user, spec)):
+    if recorded is not None:
         return {"personal": recorded.personal, "ssh_public_key": recorded.public_key}
     return {"personal": personal_layer(spec, user),
             "ssh_public_key": owner_public_key(spec, user)}

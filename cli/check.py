@@ -50,7 +50,8 @@ def check(ctx: Context, environments: tuple[str, ...], use_stacks: bool) -> None
 def synthesized_stacks(project: Project,
                        specs: Sequence[EnvironmentSpec]) -> dict[str, dict[str, Any]]:
     """Synthesize specs and return each environment id's parsed cdk.tf.json."""
-    from envctl.cdk.app import STACK_FILE, synth_project
+    from envctl.cdk.app import synth_project
+    from envctl.terraform.runner import STACK_FILE
 
     folders = synth_project(project, specs)
     return {spec.id: json.loads((folders[spec.id] / STACK_FILE).read_text()) for spec in specs}

@@ -22,7 +22,8 @@ def synth(ctx: Context, environments: tuple[str, ...]) -> None:
     """
     project = ctx.load_project()
     specs = select_environments(project, environments)
-    from envctl.cdk.app import STACK_FILE, synth_project
+    from envctl.cdk.app import synth_project
+    from envctl.terraform.runner import STACK_FILE
 
     folders = synth_project(project, specs)
     lines = []

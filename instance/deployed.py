@@ -15,12 +15,11 @@ import re
 import tarfile
 from dataclasses import dataclass
 
+from envctl.instance.payload import DOTFILES_LIST, PERSONAL_SETUP
 from envctl.instance.personal import PersonalLayer
 
 # The payload sits in a here-document between these lines (templates/user-data.sh.j2).
 PAYLOAD = re.compile(r"<<'ENVCTL_END_OF_PAYLOAD'[^\n]*\n(.*?)\nENVCTL_END_OF_PAYLOAD\n", re.S)
-DOTFILES_LIST = "data/dotfiles.list"
-PERSONAL_SETUP = "data/personal-setup"
 
 
 @dataclass(frozen=True)

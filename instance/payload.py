@@ -38,7 +38,10 @@ SCRIPTS = (
     "run-setup.sh",
 )
 # The files holding the definition's and the owner's setup scripts.
-SETUP_FILES = frozenset({"data/setup", "data/personal-setup"})
+# The personal layer's files; envctl.instance.deployed reads them back from deployed user data.
+DOTFILES_LIST = "data/dotfiles.list"
+PERSONAL_SETUP = "data/personal-setup"
+SETUP_FILES = frozenset({"data/setup", PERSONAL_SETUP})
 # fstab separates fields with whitespace, so the mount path keeps to these characters.
 MOUNT_PATH = re.compile(r"^/[A-Za-z0-9._/-]+$")
 POSIX_USER = re.compile(r"^[a-z_][a-z0-9_-]{0,31}$")
@@ -289,10 +292,10 @@ def _personal_files(spec: EnvironmentSpec, personal: PersonalLayer) -> list[Payl
         fields = _checked_repo(personal.dotfiles_url, personal.dotfiles_ref, spec.id, "dotfiles")
         fields.append(".dotfiles")
         files.append(
-            PayloadFile("data/dotfiles.list", b"".join(f.encode() + b"\0" for f in fields))
+            PayloadFile(DOTFILES_LIST, b"".join(f.encode() + b"\0" for f in fields))
         )
     if personal.setup:
-        files.append(_setup_file("data/personal-setup", "personal setup", personal.setup, spec.id))
+        files.append(_setup_file(PERSONAL_SETUP, "personal setup", personal.setup, spec.id))
     return files
 
 

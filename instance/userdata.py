@@ -53,7 +53,7 @@ def render_user_data(
     device_name is the attach name of the volume, used on Xen instance types. user is the
     Linux user that owns the volume and runs the setup. None means the image's default login
     user, looked up on the box. activity is the autostop agent's "activity" section, from
-    activity_report(), or None when the box has no role to report its last activity with.
+    activity_report(), or None to leave the last-activity report out.
 
     Raises UserDataError when a value cannot be carried safely or the result, after
     compression, exceeds EC2's 16 KB limit.

@@ -24,7 +24,7 @@ from typing import Any
 from envctl.definitions.spec import EnvironmentSpec
 from envctl.definitions.yamlfile import line_of, read_yaml
 from envctl.errors import DataLossRefused, DefinitionError, TerraformFailed
-from envctl.planning.deployed import recorded_attributes
+from envctl.planning.deployed import raw_state, recorded_attributes
 from envctl.planning.impact import VOLUME_TYPE, data_impact, data_loss_message
 from envctl.terraform.results import PlanOutcome
 from envctl.terraform.runner import StackRunner
@@ -51,10 +51,7 @@ def recorded_volume(workspace: Workspace, spec: EnvironmentSpec,
     runner, an initialized StackRunner of the stack, and return None without one.
     """
     if workspace.project.settings.state.backend == "local":
-        path = workspace.state_dir / f"{spec.stack_name}.tfstate"
-        if not path.exists():
-            return None
-        return recorded_attributes(json.loads(path.read_text()), VOLUME_TYPE, VOLUME_NAME)
+        return recorded_attributes(raw_state(workspace, spec) or {}, VOLUME_TYPE, VOLUME_NAME)
     if runner is None:
         return None
     root = runner.show_state().get("values", {}).get("root_module", {})

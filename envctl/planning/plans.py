@@ -21,6 +21,7 @@ from envctl.definitions.spec import EnvironmentSpec
 from envctl.images import pin_image, resolve_ami
 from envctl.planning.deployed import deployed_layer
 from envctl.planning.impact import DataImpact, action_of, data_impact, managed_changes
+from envctl.terraform.runner import STACK_FILE
 from envctl.workspace import Workspace
 
 log = logging.getLogger(__name__)
@@ -91,8 +92,6 @@ def synthesize(workspace: Workspace, specs: Sequence[EnvironmentSpec],
 
 
 def stack_sha256(folder: Path) -> str:
-    from envctl.cdk.app import STACK_FILE
-
     return hashlib.sha256((folder / STACK_FILE).read_bytes()).hexdigest()
 
 

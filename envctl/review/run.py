@@ -124,7 +124,8 @@ def _review_deleted(workspace: Workspace, deleted: DeletedEnvironment, plan: Env
 
 def _stack(workspace: Workspace, spec: EnvironmentSpec) -> dict[str, Any]:
     """Read the stack that plan synthesized for spec."""
-    from envctl.cdk.app import OUTDIR, STACK_FILE
+    from envctl.cdk.app import OUTDIR
+    from envctl.terraform.runner import STACK_FILE
 
     path = workspace.project.root / OUTDIR / "stacks" / spec.stack_name / STACK_FILE
     stack: dict[str, Any] = json.loads(path.read_text())

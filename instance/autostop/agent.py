@@ -397,7 +397,8 @@ def save_state(path: str, state: dict) -> bool:
 
 def report_due(settings: dict | None, state: dict, previous: dict | None, stop: bool) -> bool:
     """Return whether to report now: only a newer last activity, at most once per
-    every_minutes, and at once before a stop, so a stopped box's tag is up to date."""
+    every_minutes, and at once before a stop, so that the last report before a stop carries
+    the box's final activity."""
     if not settings:
         return False
     previous = previous or {}

@@ -29,7 +29,8 @@ setup: echo personal-marker
 @pytest.fixture
 def synth(project):
     """Synthesize sd-box with the current user's settings; return its Terraform JSON."""
-    from envctl.cdk.app import STACK_FILE, synth_project
+    from envctl.cdk.app import synth_project
+    from envctl.terraform.runner import STACK_FILE
 
     def run():
         loaded = load_project(project)

@@ -130,8 +130,9 @@ def test_role_included_only_with_agent(spec_from, text, report_activity, include
 
 
 def test_project_setting_turns_role_off(make_project):
-    from envctl.cdk.app import STACK_FILE, synth_project
+    from envctl.cdk.app import synth_project
     from envctl.definitions.loader import load_project
+    from envctl.terraform.runner import STACK_FILE
 
     settings = "region: us-east-1\nautostop:\n  report_activity: false\n"
     project = load_project(make_project(settings=settings))
@@ -144,8 +145,9 @@ def test_project_setting_turns_role_off(make_project):
 
 
 def test_project_reports_activity_by_default(make_project):
-    from envctl.cdk.app import STACK_FILE, synth_project
+    from envctl.cdk.app import synth_project
     from envctl.definitions.loader import load_project
+    from envctl.terraform.runner import STACK_FILE
 
     project = load_project(make_project())
     folders = synth_project(project, project.environments)

@@ -37,7 +37,8 @@ VOLUME_REFERENCE = re.compile(r", (aws_ebs_volume\.[A-Za-z0-9_]+\.id)\)\)\}$")
 def synthesized_instance(tmp_path: Path, setup: str, settings: str = "") -> tuple[dict, Path]:
     """Synthesize sd-box with SETUP and envctl.yaml SETTINGS; return its aws_instance and the
     project root."""
-    from envctl.cdk.app import STACK_FILE, synth_project
+    from envctl.cdk.app import synth_project
+    from envctl.terraform.runner import STACK_FILE
 
     root = tmp_path / "project"
     (root / "environments").mkdir(parents=True)

@@ -103,7 +103,8 @@ def checks_by_result(reports: list[dict[str, Any]], result: str) -> dict[str, se
 @pytest.fixture(scope="module")
 def stacks(tmp_path_factory):
     """The examples, copied and synthesized once for this module (a few seconds)."""
-    from envctl.cdk.app import STACK_FILE, synth_project
+    from envctl.cdk.app import synth_project
+    from envctl.terraform.runner import STACK_FILE
 
     root = copy_examples(tmp_path_factory.mktemp("checkov") / "project")
     project = load_project(root)

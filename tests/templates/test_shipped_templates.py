@@ -28,7 +28,8 @@ PUBLIC_PARAMETERS = json.loads(
 @pytest.fixture(scope="module")
 def synthesized(tmp_path_factory):
     """One environment per shipped template in a fresh project, synthesized once (a few s)."""
-    from envctl.cdk.app import STACK_FILE, synth_project
+    from envctl.cdk.app import synth_project
+    from envctl.terraform.runner import STACK_FILE
 
     root = tmp_path_factory.mktemp("shipped") / "project"
     root.mkdir()
