@@ -471,8 +471,8 @@ def metadata_get(settings: dict, path: str, token: str) -> str:
 DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
-def http_call(request: urllib.request.Request, timeout: float, what: str) -> str:
-    """Send REQUEST; return the body, or raise RuntimeError naming WHAT and the AWS error."""
+def http_call(request: urllib.request.Request, timeout: float, call_name: str) -> str:
+    """Send REQUEST; return the body, or raise RuntimeError naming CALL_NAME and the AWS error."""
     try:
         with DIRECT.open(request, timeout=timeout) as response:
             return response.read().decode(errors="replace")
@@ -480,9 +480,9 @@ def http_call(request: urllib.request.Request, timeout: float, what: str) -> str
         text = error.read().decode(errors="replace")
         code = re.search(r"<Code>([^<]+)</Code>", text)
         detail = code.group(1) if code else first_line(text)
-        raise RuntimeError(f"{what}: HTTP {error.code} {detail}") from None
+        raise RuntimeError(f"{call_name}: HTTP {error.code} {detail}") from None
     except OSError as error:
-        raise RuntimeError(f"{what}: {error}") from None
+        raise RuntimeError(f"{call_name}: {error}") from None
 
 
 def sign_v4(method: str, url: str, body: str, region: str, service: str, credentials: dict,
